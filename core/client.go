@@ -359,8 +359,8 @@ func (c *Client) OAuthAuthRep(ctx context.Context, req AuthRequest) (*AuthResult
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 func (c *Client) auth(ctx context.Context, ep endpoint, req *AuthRequest) (*AuthResult, error) {
-	if c == nil {
-		return nil, &Error{Op: ep.op, Kind: ErrInvalidInput, Message: "nil client"}
+	if c == nil || c.hc == nil {
+		return nil, &Error{Op: ep.op, Kind: ErrInvalidInput, Message: "client not created with NewClient"}
 	}
 	svc := c.service
 	if req.Service != nil {

@@ -51,8 +51,8 @@ const (
 // already accepted and the error says why the rest was not.
 func (c *Client) Report(ctx context.Context, req ReportRequest) (*ReportResult, error) {
 	const op = "report"
-	if c == nil {
-		return nil, &Error{Op: op, Kind: ErrInvalidInput, Message: "nil client"}
+	if c == nil || c.hc == nil {
+		return nil, &Error{Op: op, Kind: ErrInvalidInput, Message: "client not created with NewClient"}
 	}
 	svc := c.service
 	if req.Service != nil {

@@ -437,7 +437,7 @@ func (c *Client) validateAuth(ep endpoint, req *AuthRequest, svc Service) error 
 // cancel must be called once the response is consumed.
 func (c *Client) newRequest(ctx context.Context, method, path, rawQuery string, ext []string, body *strings.Reader) (*http.Request, context.CancelFunc, error) {
 	if ctx == nil {
-		ctx = context.Background()
+		return nil, nil, errors.New("nil context") // as http.NewRequestWithContext; refused before any network call
 	}
 	cancel := context.CancelFunc(func() {})
 	if d := c.callTimeout(); d > 0 {
@@ -544,9 +544,19 @@ func readBody(rc io.Reader, contentLength, limit int64) ([]byte, error) {
 // transportError classifies a failure that left us without a complete
 // response.
 func (c *Client) transportError(op string, ctx context.Context, err error, svc Service, cred Credentials) *Error {
+	// url.Error embeds the URL, whose query holds the credentials.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = &url.Error{Op: ue.Op, URL: redactURL(ue.URL), Err: ue.Err}
+	}
 	e := &Error{Op: op, Kind: ErrBackendUnavailable, Err: err}
 	var ne net.Error
 	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled):
+		e.Kind, e.Message = ErrCanceled, "call canceled by the caller"
+		if !errors.Is(err, context.Canceled) {
+			e.Err = fmt.Errorf("%w: %w", context.Canceled, err)
+		}
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
 		e.Kind, e.Message = ErrTimeout, "backend did not answer in time"
 		if !errors.Is(err, context.DeadlineExceeded) {
@@ -558,11 +568,6 @@ func (c *Client) transportError(op string, ctx context.Context, err error, svc S
 		e.Message = "response body larger than the configured limit"
 	default:
 		e.Message = "backend unreachable or response incomplete"
-	}
-	// url.Error embeds the URL, whose query holds the credentials.
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		e.Err = &url.Error{Op: ue.Op, URL: redactURL(ue.URL), Err: ue.Err}
 	}
 	redactError(e, svc, cred)
 	return e
@@ -600,12 +605,13 @@ func redactError(e *Error, svc Service, cred Credentials) {
 	}
 }
 
-// redactedCause keeps errors.Is/As working on a cause whose text was
-// redacted.
+// redactedCause stands in for a cause whose text held a secret. It answers
+// errors.Is for the original chain but does not unwrap to it, so the
+// secret cannot be reached with errors.Unwrap or errors.As.
 type redactedCause struct {
 	msg string
 	err error
 }
 
-func (r redactedCause) Error() string { return r.msg }
-func (r redactedCause) Unwrap() error { return r.err }
+func (r redactedCause) Error() string        { return r.msg }
+func (r redactedCause) Is(target error) bool { return errors.Is(r.err, target) }

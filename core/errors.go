@@ -37,6 +37,10 @@ var (
 	// 3scale document (HTML from a proxy, empty, truncated, unparseable).
 	// Timeouts match it too.
 	ErrBackendUnavailable = errors.New("threescale: backend unavailable")
+	// ErrCanceled: the caller's context was canceled before the answer
+	// arrived (the caller gave up; the backend is not known to be down).
+	// The cause matches context.Canceled.
+	ErrCanceled = errors.New("threescale: call canceled")
 	// ErrTimeout: the call did not finish within its deadline (the client's
 	// timeout or the context's). It also matches ErrBackendUnavailable.
 	ErrTimeout = errors.New("threescale: timeout")

@@ -89,8 +89,12 @@ func headerValue(h http.Header, key string) string {
 	if v := h[key]; len(v) > 0 {
 		return strings.TrimSpace(v[0])
 	}
-	if h != nil {
-		return strings.TrimSpace(h.Get(key)) // non-canonical maps built by hand
+	// Header maps built by hand may hold non-canonical (e.g. lower-case)
+	// keys, as the backend writes them on the wire.
+	for k, v := range h {
+		if len(v) > 0 && strings.EqualFold(k, key) {
+			return strings.TrimSpace(v[0])
+		}
 	}
 	return ""
 }
@@ -186,11 +190,17 @@ func parseStatusDoc(s string, res *AuthResult) string {
 			s = rest
 			continue
 		}
-		var text string
-		if name != "reason" && name != "usage_reports" && name != "app_keys" && name != "hierarchy" && name != "application" {
-			if !selfClosing {
-				text, rest = textUntilClose(rest, name)
-			}
+		if name == "reason" {
+			res.ReasonText, s = reasonText(rest)
+			continue
+		}
+		if !knownStatusElement(name) {
+			s = rest // unknown elements are skipped, their children read as siblings
+			continue
+		}
+		text, after, ok := blockUntilClose(rest, name, selfClosing)
+		if !ok {
+			return "unterminated <" + name + ">"
 		}
 		switch name {
 		case "authorized":
@@ -202,34 +212,34 @@ func parseStatusDoc(s string, res *AuthResult) string {
 				return "bad <authorized> value"
 			}
 			seenAuth = true
-		case "reason":
-			res.ReasonText, rest = reasonText(rest)
 		case "plan":
 			res.Plan = unescape(text)
 		case "application":
-			var body string
-			body, rest = blockUntilClose(rest, "application", selfClosing)
-			res.Application = parseApplication(body)
+			res.Application = parseApplication(text)
 		case "usage_reports":
-			var body, msg string
-			body, rest = blockUntilClose(rest, "usage_reports", selfClosing)
-			if res.UsageReports, msg = parseUsageReports(body); msg != "" {
+			var msg string
+			if res.UsageReports, msg = parseUsageReports(text); msg != "" {
 				return msg
 			}
 		case "app_keys":
 			res.AppKeys = parseAppKeys("<app_keys" + s[len("app_keys"):])
-			_, rest = blockUntilClose(rest, "app_keys", selfClosing)
 		case "hierarchy":
-			var body string
-			body, rest = blockUntilClose(rest, "hierarchy", selfClosing)
-			res.Hierarchy = parseHierarchy(body)
+			res.Hierarchy = parseHierarchy(text)
 		}
-		s = rest
+		s = after
 	}
 	if !seenAuth {
 		return "no <authorized> element"
 	}
 	return ""
+}
+
+func knownStatusElement(name string) bool {
+	switch name {
+	case "authorized", "plan", "application", "usage_reports", "app_keys", "hierarchy":
+		return true
+	}
+	return false
 }
 
 // tagName reads the name of the tag that s starts with (s is just past
@@ -255,19 +265,20 @@ func tagName(s string) (name, rest string, selfClosing bool) {
 	return name, s[gt+1:], gt > 0 && s[gt-1] == '/'
 }
 
-// textUntilClose returns the text up to "</name>" and the input after it.
-func textUntilClose(s, name string) (string, string) {
+// textUntilClose returns the text up to "</name>" and the input after it;
+// ok is false when there is no closing tag.
+func textUntilClose(s, name string) (text, rest string, ok bool) {
 	j := indexClose(s, name)
 	if j < 0 {
-		return "", ""
+		return "", "", false
 	}
-	return s[:j], s[j+len(name)+3:]
+	return s[:j], s[j+len(name)+3:], true
 }
 
 // blockUntilClose is textUntilClose for elements with children.
-func blockUntilClose(s, name string, selfClosing bool) (string, string) {
+func blockUntilClose(s, name string, selfClosing bool) (text, rest string, ok bool) {
 	if selfClosing {
-		return "", s
+		return "", s, true
 	}
 	return textUntilClose(s, name)
 }
@@ -332,23 +343,28 @@ func indexClose(s, name string) int {
 // reasonText reads the <reason> text (s starts just after "<reason>").
 // The backend does not escape it (so it is returned as sent, entities and
 // all), and it can embed request input (app keys, referrers, redirect
-// URLs): the text runs to the first "</reason>" that is followed by the
-// next element the backend writes, or by the end of the document.
+// URLs): the text runs to the last "</reason>" that is followed by the next
+// element the backend writes (or by the end of the document), so injected
+// tags stay inside the reason.
 func reasonText(s string) (text, rest string) {
-	off := 0
-	for {
+	end := -1
+	for off := 0; ; {
 		j := strings.Index(s[off:], "</reason>")
 		if j < 0 {
-			return s, ""
+			break
 		}
 		j += off
 		after := s[j+len("</reason>"):]
 		if after == "" || strings.HasPrefix(after, "<plan") || strings.HasPrefix(after, "<application>") ||
 			strings.HasPrefix(after, "<usage_reports>") {
-			return s[:j], after
+			end = j
 		}
 		off = j + 1
 	}
+	if end < 0 {
+		return s, ""
+	}
+	return s[:end], s[end+len("</reason>"):]
 }
 
 func parseApplication(s string) *OAuthApplication {
@@ -406,8 +422,11 @@ func parseUsageReports(s string) ([]UsageReport, string) {
 				if name == "" || name[0] == '/' || selfClosing {
 					continue
 				}
-				var text string
-				text, s = textUntilClose(s, name)
+				text, after, ok := textUntilClose(s, name)
+				if !ok {
+					return nil, "unterminated <" + name + ">"
+				}
+				s = after
 				switch name {
 				case "max_value":
 					r.MaxValue, hasMax = parseInt(text)

@@ -105,6 +105,9 @@ func (c *Client) validateReport(txs []Transaction, svc Service) error {
 				return fmt.Errorf("transaction %d: timestamp %s is more than 1h in the future; the backend would drop the whole batch", i, t.Timestamp.UTC().Format(time.RFC3339))
 			}
 		}
+		if txParams(t, c.defaultUsage) > maxBatchParams-2 {
+			return fmt.Errorf("transaction %d: %d metrics do not fit in one request (backend limit: 4096 parameters)", i, len(t.Usage))
+		}
 		if t.LogCode != 0 && (t.LogCode < 100 || t.LogCode > 999) {
 			return fmt.Errorf("transaction %d: log code %d is not an HTTP status (100..999)", i, t.LogCode)
 		}
@@ -128,13 +131,7 @@ func (c *Client) encodeBatch(svc Service, txs []Transaction) (string, int) {
 		if len(usage) == 0 {
 			usage = c.defaultUsage
 		}
-		cost := 1 + len(usage)
-		if !t.Timestamp.IsZero() {
-			cost++
-		}
-		if t.LogCode != 0 {
-			cost++
-		}
+		cost := txParams(t, c.defaultUsage)
 		if n > 0 && params+cost > maxBatchParams {
 			break
 		}
@@ -157,6 +154,21 @@ func (c *Client) encodeBatch(svc Service, txs []Transaction) (string, int) {
 		n++
 	}
 	return string(b), n
+}
+
+// txParams is the number of form parameters transaction t encodes to.
+func txParams(t *Transaction, defaultUsage Usage) int {
+	n := 1 + len(t.Usage)
+	if len(t.Usage) == 0 {
+		n += len(defaultUsage)
+	}
+	if !t.Timestamp.IsZero() {
+		n++
+	}
+	if t.LogCode != 0 {
+		n++
+	}
+	return n
 }
 
 func (c *Client) sendBatch(ctx context.Context, body string, ext []string, svc Service) error {

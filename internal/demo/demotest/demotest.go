@@ -1,0 +1,292 @@
+package demotest
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/threescale-go/threescale/core"
+	"github.com/threescale-go/threescale/core/threescaletest"
+	"github.com/threescale-go/threescale/internal/demo"
+)
+
+// Run checks the examples' contract against run.
+func Run(t *testing.T, run demo.RunFunc) {
+	t.Run("embedded simulator", func(t *testing.T) {
+		ex := start(t, run, nil)
+		out := ex.stdout()
+		for _, want := range []string{demo.UserKey, demo.AppID, demo.AppKey, demo.SuspendedAppID, "curl -i '" + ex.base + "/hello?user_key=", "seq 4"} {
+			assert.Contains(t, out, want)
+		}
+		checkRoutes(t, ex.base)
+	})
+
+	t.Run("external backend", func(t *testing.T) {
+		sim := threescaletest.NewServer()
+		t.Cleanup(sim.Close)
+		require.NoError(t, demo.Seed(sim))
+		ex := start(t, run, map[string]string{
+			demo.EnvBackendURL: sim.URL, demo.EnvServiceID: demo.ServiceID, demo.EnvServiceToken: demo.ServiceToken,
+		})
+		assert.NotContains(t, ex.stdout(), demo.AppKey, "no demo credentials printed for a real backend")
+		assert.NotContains(t, ex.stdout(), demo.ServiceToken)
+		status, b := get(t, http.MethodGet, ex.base+"/products/1?app_id="+demo.AppID+"&app_key="+demo.AppKey, nil)
+		require.Equal(t, http.StatusOK, status, b)
+		assert.JSONEq(t, `{"app_id":"demo-app","plan":"Basic","usage":{"product_reads":1}}`, b)
+		assert.Equal(t, int64(1), sim.Counter(demo.ServiceID, demo.AppID, "product_reads", core.PeriodMinute))
+	})
+
+	t.Run("provider key", func(t *testing.T) {
+		sim := threescaletest.NewServer()
+		t.Cleanup(sim.Close)
+		require.NoError(t, sim.AddService(threescaletest.Service{ID: "7", ProviderKey: "pk-secret", Metrics: []threescaletest.Metric{{Name: "hits"}}}))
+		require.NoError(t, sim.AddApplication(threescaletest.Application{ServiceID: "7", ID: "a", Keys: []string{"k"}, Plan: threescaletest.Plan{Name: "P"}}))
+		ex := start(t, run, map[string]string{demo.EnvBackendURL: sim.URL, demo.EnvProviderKey: "pk-secret", demo.EnvServiceID: "7"})
+		status, b := get(t, http.MethodGet, ex.base+"/hello?app_id=a&app_key=k", nil)
+		require.Equal(t, http.StatusOK, status, b)
+		assert.JSONEq(t, `{"app_id":"a","plan":"P","usage":{"hits":1}}`, b)
+	})
+
+	t.Run("proxy configuration", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "proxy.json")
+		require.NoError(t, os.WriteFile(path, []byte(proxyConfig), 0o600))
+		ex := start(t, run, map[string]string{demo.EnvProxyConfig: path})
+		appH := http.Header{"App-Id": {demo.AppID}, "App-Key": {demo.AppKey}}
+		for _, tc := range []struct {
+			method, target string
+			header         http.Header
+			status         int
+			body           string
+		}{
+			{"GET", "/healthz", nil, 200, "ok"},
+			{"GET", "/catalog/9", appH, 200, `{"app_id":"demo-app","plan":"Basic","usage":{"product_reads":1}}`},
+			{"DELETE", "/anything/at/all", appH, 200,
+				`{"app_id":"demo-app","plan":"Basic","usage":{"hits":1}}`},
+			{"GET", "/catalog/9", nil, 403, "Authentication parameters missing"},
+			{"GET", "/catalog/9?app_id=" + demo.AppID + "&app_key=" + demo.AppKey, nil, 403, "Authentication parameters missing"},
+			{"GET", "/hello", http.Header{"App-Id": {demo.SuspendedAppID}, "App-Key": {demo.SuspendedAppKey}}, 403, "Authentication failed"},
+		} {
+			status, b := get(t, tc.method, ex.base+tc.target, tc.header)
+			assert.Equal(t, tc.status, status, "%s %s: %s", tc.method, tc.target, b)
+			if strings.HasPrefix(tc.body, "{") {
+				assert.JSONEq(t, tc.body, b, "%s %s", tc.method, tc.target)
+			} else {
+				assert.Equal(t, tc.body, b, "%s %s", tc.method, tc.target)
+			}
+		}
+	})
+
+	t.Run("proxy configuration without match", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "proxy.json")
+		require.NoError(t, os.WriteFile(path, []byte(strings.Replace(proxyConfig, `"pattern": "/"`, `"pattern": "/only$"`, 1)), 0o600))
+		ex := start(t, run, map[string]string{demo.EnvProxyConfig: path})
+		status, b := get(t, "GET", ex.base+"/elsewhere", http.Header{"App-Id": {demo.AppID}, "App-Key": {demo.AppKey}})
+		assert.Equal(t, http.StatusNotFound, status)
+		assert.Equal(t, "No Mapping Rule matched", b)
+	})
+
+	t.Run("bad environment", func(t *testing.T) {
+		for name, env := range map[string]map[string]string{
+			"unknown mode":       {demo.EnvMode: "psychic"},
+			"backend without id": {demo.EnvBackendURL: "http://127.0.0.1:1"},
+			"missing config":     {demo.EnvProxyConfig: filepath.Join(t.TempDir(), "nope.json")},
+			"bad address":        {demo.EnvAddr: "256.0.0.1:99999"},
+		} {
+			t.Run(name, func(t *testing.T) {
+				err := run(context.Background(), getenv(env), io.Discard, func(demo.Listening) { t.Error("must not listen") })
+				assert.Error(t, err)
+			})
+		}
+	})
+
+	t.Run("graceful shutdown finishes in-flight requests", func(t *testing.T) {
+		sim := threescaletest.NewServer()
+		t.Cleanup(sim.Close)
+		require.NoError(t, demo.Seed(sim))
+		arrived, release := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			once.Do(func() { close(arrived) })
+			<-release
+			sim.Handler().ServeHTTP(w, r)
+		}))
+		t.Cleanup(gate.Close)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		ready := make(chan demo.Listening, 1)
+		done := make(chan error, 1)
+		env := getenv(map[string]string{demo.EnvAddr: "127.0.0.1:0", demo.EnvBackendURL: gate.URL,
+			demo.EnvServiceID: demo.ServiceID, demo.EnvServiceToken: demo.ServiceToken})
+		go func() { done <- run(ctx, env, io.Discard, func(l demo.Listening) { ready <- l }) }()
+		l := <-ready
+		type result struct {
+			status int
+			body   string
+		}
+		res := make(chan result, 1)
+		go func() {
+			resp, err := client.Get("http://" + l.Addr + "/hello?app_id=" + demo.AppID + "&app_key=" + demo.AppKey)
+			if err != nil {
+				res <- result{body: err.Error()}
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			res <- result{resp.StatusCode, string(b)}
+		}()
+		<-arrived        // the request is in flight, waiting for 3scale
+		cancel()         // SIGINT/SIGTERM
+		<-l.ShuttingDown // the server stopped accepting
+		close(release)
+		r := <-res
+		assert.Equal(t, http.StatusOK, r.status, r.body)
+		assert.NoError(t, <-done, "run returns nil (exit 0) after a graceful shutdown")
+	})
+}
+
+const proxyConfig = `{"proxy_config": {"content": {"id": 2, "backend_version": "2", "proxy": {
+  "credentials_location": "headers",
+  "error_auth_missing": "Authentication parameters missing", "error_status_auth_missing": 403,
+  "error_auth_failed": "Authentication failed", "error_status_auth_failed": 403,
+  "proxy_rules": [
+    {"http_method": "GET", "pattern": "/catalog/{id}", "metric_system_name": "product_reads", "delta": 1, "last": true, "position": 1},
+    {"http_method": "ANY", "pattern": "/", "metric_system_name": "hits", "delta": 1, "position": 2}
+  ]}}}}`
+
+func checkRoutes(t *testing.T, base string) {
+	t.Helper()
+	appQ := "app_id=" + demo.AppID + "&app_key=" + demo.AppKey
+	appH := http.Header{"App-Id": {demo.AppID}, "App-Key": {demo.AppKey}}
+	for _, tc := range []struct {
+		name, method, target string
+		header               http.Header
+		status               int
+		body                 string
+	}{
+		{"healthz", "GET", "/healthz", nil, 200, "ok"},
+		{"user_key query", "GET", "/hello?user_key=" + demo.UserKey, nil, 200,
+			`{"app_id":"user_key:[redacted]","plan":"Basic","usage":{"hits":1}}`},
+		{"user_key header", "GET", "/hello", http.Header{"User-Key": {demo.UserKey}}, 200,
+			`{"app_id":"user_key:[redacted]","plan":"Basic","usage":{"hits":1}}`},
+		{"app_id query", "GET", "/hello?" + appQ, nil, 200, `{"app_id":"demo-app","plan":"Basic","usage":{"hits":1}}`},
+		{"app_id headers", "GET", "/products/42", appH, 200, `{"app_id":"demo-app","plan":"Basic","usage":{"product_reads":1}}`},
+		{"write", "POST", "/products?" + appQ, nil, 200, `{"app_id":"demo-app","plan":"Basic","usage":{"product_writes":2}}`},
+		{"no credentials", "GET", "/hello", nil, 401, "Authentication parameters missing"},
+		{"unknown user_key", "GET", "/hello?user_key=not-a-key", nil, 403, `user key "[redacted]" is invalid`},
+		{"unknown app", "GET", "/hello?app_id=ghost&app_key=x", nil, 403, `application with id="ghost" was not found`},
+		{"suspended", "GET", "/hello?app_id=" + demo.SuspendedAppID + "&app_key=" + demo.SuspendedAppKey, nil, 403, "application is not active"},
+		{"both kinds", "GET", "/hello?user_key=" + demo.UserKey + "&" + appQ, nil, 401, "Authentication parameters missing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, b := get(t, tc.method, base+tc.target, tc.header)
+			assert.Equal(t, tc.status, status, b)
+			if strings.HasPrefix(tc.body, "{") {
+				assert.JSONEq(t, tc.body, b)
+			} else {
+				assert.Equal(t, tc.body, b)
+			}
+		})
+	}
+	t.Run("over the limit", func(t *testing.T) {
+		target := base + "/hello?app_id=" + demo.LimitedAppID + "&app_key=" + demo.LimitedAppKey
+		for i := 0; i < demo.LimitedHitsPerMinute; i++ {
+			status, b := get(t, "GET", target, nil)
+			require.Equal(t, http.StatusOK, status, b)
+		}
+		resp := do(t, "GET", target, nil)
+		b, _ := io.ReadAll(resp.Body)
+		assert.Equal(t, http.StatusConflict, resp.StatusCode)
+		assert.Equal(t, "usage limits are exceeded", string(b))
+		assert.NotEmpty(t, resp.Header.Get("Retry-After"))
+		assert.Equal(t, "0", resp.Header.Get("RateLimit-Remaining"))
+		assert.Equal(t, "3", resp.Header.Get("RateLimit-Limit"))
+	})
+}
+
+// example is a running example.
+type example struct {
+	base string
+	out  *lockedBuffer
+}
+
+func (e *example) stdout() string { return e.out.String() }
+
+// start runs the example until the test ends; the test fails if run does
+// not return nil after the cancellation.
+func start(t *testing.T, run demo.RunFunc, env map[string]string) *example {
+	t.Helper()
+	if env == nil {
+		env = map[string]string{}
+	}
+	env[demo.EnvAddr] = "127.0.0.1:0"
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lockedBuffer{}
+	ready := make(chan demo.Listening, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, getenv(env), out, func(l demo.Listening) { ready <- l }) }()
+	var l demo.Listening
+	select {
+	case l = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("example did not start: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		assert.NoError(t, <-done)
+	})
+	return &example{base: "http://" + l.Addr, out: out}
+}
+
+func getenv(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
+}
+
+var client = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+
+func do(t *testing.T, method, target string, h http.Header) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, target, nil)
+	require.NoError(t, err)
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func get(t *testing.T, method, target string, h http.Header) (int, string) {
+	t.Helper()
+	resp := do(t, method, target, h)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

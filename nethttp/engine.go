@@ -222,6 +222,8 @@ func (e *Engine) Check(w http.ResponseWriter, r *http.Request) (*http.Request, b
 			e.logger.LogAttrs(ctx, slog.LevelWarn, "threescale: backend unavailable",
 				slog.Any("app", creds), slog.String("error", err.Error()))
 			return nil, e.reject(w, r, rUnavailable, code, nil, err)
+		case rCanceled: // the decider gave up on its own context
+			return nil, e.reject(w, r, rCanceled, "", nil, err)
 		case rMisconfigured:
 			e.logger.LogAttrs(ctx, slog.LevelError, "threescale: configuration error, check the service id, token and metrics",
 				slog.String("service_id", e.serviceID), slog.String("code", code), slog.String("error", err.Error()))

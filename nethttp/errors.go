@@ -193,6 +193,8 @@ func classify(err error) (idx int, code string, showMessage bool) {
 		return rDenied, code, true
 	case errors.Is(err, core.ErrBackendUnavailable): // includes ErrTimeout
 		return rUnavailable, code, false
+	case errors.Is(err, core.ErrCanceled):
+		return rCanceled, code, false
 	default:
 		// ErrServiceCredentials, ErrMetricInvalid, ErrUsageValueInvalid,
 		// ErrBadRequest, ErrInvalidInput and anything unknown: our side.

@@ -32,7 +32,8 @@ type ReportRequest struct {
 	// is for one service).
 	Service *Service
 	// FlatUsage sends the flat_usage extension: usage is recorded without
-	// propagation to parent metrics.
+	// propagation to parent metrics. It is also sent when the client's
+	// extensions have FlatUsage.
 	FlatUsage bool
 }
 
@@ -62,7 +63,7 @@ func (c *Client) Report(ctx context.Context, req ReportRequest) (*ReportResult, 
 		return nil, &Error{Op: op, Kind: ErrInvalidInput, Err: err}
 	}
 	var ext []string
-	if req.FlatUsage {
+	if req.FlatUsage || c.ext.FlatUsage {
 		ext = []string{"flat_usage=1"}
 	}
 	res := &ReportResult{}

@@ -354,6 +354,10 @@ func TestReportEncoding(t *testing.T) {
 		{name: "flat usage", req: ReportRequest{FlatUsage: true, Transactions: []Transaction{{Credentials: AppID("a", ""), Usage: Usage{"search": 1, "hits": 1}}}},
 			body:    "service_token=st&service_id=42&transactions%5B0%5D%5Bapp_id%5D=a&transactions%5B0%5D%5Busage%5D%5Bhits%5D=1&transactions%5B0%5D%5Busage%5D%5Bsearch%5D=1",
 			options: "flat_usage=1"},
+		{name: "flat usage from the client's extensions", opts: []Option{WithExtensions(Extensions{FlatUsage: true})},
+			req:     ReportRequest{Transactions: []Transaction{{Credentials: AppID("a", ""), Usage: Hits(1)}}},
+			body:    "service_token=st&service_id=42&transactions%5B0%5D%5Bapp_id%5D=a&transactions%5B0%5D%5Busage%5D%5Bhits%5D=1",
+			options: "flat_usage=1"},
 		{name: "timestamps at the window edges",
 			req: ReportRequest{Transactions: []Transaction{
 				{Credentials: AppID("a", ""), Usage: Hits(1), Timestamp: now.Add(-24 * time.Hour)},

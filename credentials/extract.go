@@ -125,7 +125,9 @@ func NoFormFallback() Option { return func(c *config) { c.noForm = true } }
 // request passed to Extract: r.URL.RawQuery (and r.RequestURI, r.Form) or
 // r.Header are edited in place. The middleware forwards that same request
 // to the protected handler, so keys do not reach the handler or upstream
-// logs. Form bodies are never rewritten.
+// logs. Form bodies are never rewritten. Nothing is stripped on error, and
+// inside [OneOf] and [FirstOf] only the credentials finally returned are
+// stripped (so stripping cannot hide credentials from another member).
 func Strip() Option { return func(c *config) { c.strip = true } }
 
 // MaxLength sets the longest accepted value in bytes (default
@@ -189,36 +191,76 @@ func (b *builder) lookup(src Source, r *http.Request) (string, Source, error) {
 }
 
 // Extract implements Extractor.
-func (b *builder) Extract(r *http.Request) (core.Credentials, error) {
+func (b *builder) Extract(r *http.Request) (core.Credentials, error) { return extractAndStrip(b, r) }
+
+// find implements finder: it looks the credentials up without editing r
+// and returns the sources to strip (none unless [Strip] was given).
+func (b *builder) find(r *http.Request) (core.Credentials, stripList, error) {
 	id, idFrom, err := b.lookup(b.id, r)
 	if err != nil {
-		return core.Credentials{}, err
+		return core.Credentials{}, stripList{}, err
 	}
 	key, keyFrom, err := b.lookup(b.key, r)
 	if err != nil {
-		return core.Credentials{}, err
+		return core.Credentials{}, stripList{}, err
 	}
 	switch {
 	case idFrom == nil && keyFrom != nil:
-		return core.Credentials{}, &Error{Kind: ErrMalformed, Source: keyFrom.String(), Reason: "app_key without app_id"}
+		return core.Credentials{}, stripList{}, &Error{Kind: ErrMalformed, Source: keyFrom.String(), Reason: "app_key without app_id"}
 	case idFrom == nil:
-		return core.Credentials{}, b.missing
+		return core.Credentials{}, stripList{}, b.missing
 	case keyFrom == nil && b.cfg.requireKey && b.key != nil:
-		return core.Credentials{}, &Error{Kind: ErrMissing, Source: "app_key (" + b.key.String() + ")"}
+		return core.Credentials{}, stripList{}, &Error{Kind: ErrMissing, Source: "app_key (" + b.key.String() + ")"}
 	}
+	var strip stripList
 	if b.cfg.strip {
-		idFrom.Strip(r)
-		if keyFrom != nil {
-			keyFrom.Strip(r)
-		}
+		strip = stripList{idFrom, keyFrom}
 	}
 	switch b.kind {
 	case core.KindUserKey:
-		return core.UserKey(id), nil
+		return core.UserKey(id), strip, nil
 	case core.KindOAuth:
-		return core.OAuthApp(id, key), nil
+		return core.OAuthApp(id, key), strip, nil
 	}
-	return core.AppID(id, key), nil
+	return core.AppID(id, key), strip, nil
+}
+
+// stripList holds the sources a successful extraction must strip (nil
+// entries are skipped).
+type stripList [2]Source
+
+func (l stripList) apply(r *http.Request) {
+	for _, s := range l {
+		if s != nil {
+			s.Strip(r)
+		}
+	}
+}
+
+// finder is implemented by this package's extractors: find decides without
+// editing the request, so that a composition ([OneOf], [FirstOf]) strips
+// only for the credentials it finally returns, and never on error.
+type finder interface {
+	find(r *http.Request) (core.Credentials, stripList, error)
+}
+
+// findIn runs e through finder when it can, else through Extract (custom
+// extractors strip, if at all, by themselves).
+func findIn(e Extractor, r *http.Request) (core.Credentials, stripList, error) {
+	if f, ok := e.(finder); ok {
+		return f.find(r)
+	}
+	c, err := e.Extract(r)
+	return c, stripList{}, err
+}
+
+func extractAndStrip(f finder, r *http.Request) (core.Credentials, error) {
+	c, strip, err := f.find(r)
+	if err != nil {
+		return core.Credentials{}, err
+	}
+	strip.apply(r)
+	return c, nil
 }
 
 // sources returns the Source for a parameter name over the configured
@@ -337,16 +379,18 @@ func FirstOf(exts ...Extractor) Extractor { return firstOf(exts) }
 
 type firstOf []Extractor
 
-func (f firstOf) Extract(r *http.Request) (core.Credentials, error) {
+func (f firstOf) Extract(r *http.Request) (core.Credentials, error) { return extractAndStrip(f, r) }
+
+func (f firstOf) find(r *http.Request) (core.Credentials, stripList, error) {
 	var missing []error
 	for _, e := range f {
-		c, err := e.Extract(r)
+		c, strip, err := findIn(e, r)
 		if err == nil || !errors.Is(err, ErrMissing) {
-			return c, err
+			return c, strip, err
 		}
 		missing = append(missing, err)
 	}
-	return core.Credentials{}, joinMissing(missing)
+	return core.Credentials{}, stripList{}, joinMissing(missing)
 }
 
 // joinMissing combines several ErrMissing errors into one.
@@ -373,27 +417,33 @@ func OneOf(exts ...Extractor) Extractor { return oneOf(exts) }
 
 type oneOf []Extractor
 
-func (o oneOf) Extract(r *http.Request) (core.Credentials, error) {
+func (o oneOf) Extract(r *http.Request) (core.Credentials, error) { return extractAndStrip(o, r) }
+
+// find runs every member without stripping (so a member's Strip cannot
+// hide credentials from the next one) and returns what the single winner
+// must strip.
+func (o oneOf) find(r *http.Request) (core.Credentials, stripList, error) {
 	var (
 		found   core.Credentials
+		strip   stripList
 		missing []error
 	)
 	for _, e := range o {
-		c, err := e.Extract(r)
+		c, s, err := findIn(e, r)
 		switch {
 		case err == nil && found.IsZero():
-			found = c
+			found, strip = c, s
 		case err == nil:
-			return core.Credentials{}, &Error{Kind: ErrMalformed,
+			return core.Credentials{}, stripList{}, &Error{Kind: ErrMalformed,
 				Source: found.Kind().String() + " and " + c.Kind().String(), Reason: "both present"}
 		case errors.Is(err, ErrMissing):
 			missing = append(missing, err)
 		default:
-			return core.Credentials{}, err
+			return core.Credentials{}, stripList{}, err
 		}
 	}
 	if !found.IsZero() {
-		return found, nil
+		return found, strip, nil
 	}
-	return core.Credentials{}, joinMissing(missing)
+	return core.Credentials{}, stripList{}, joinMissing(missing)
 }

@@ -15,8 +15,9 @@ import (
 )
 
 // FuzzExtract runs every extractor over hostile query strings, headers and
-// bodies: no panic, exactly one of the two sentinels on error, valid
-// credentials on success, and the body left intact.
+// bodies: no panic, exactly one of the two sentinels on error (and the
+// request left unstripped), valid credentials on success, and the body left
+// intact.
 func FuzzExtract(f *testing.F) {
 	f.Add("user_key=a&user_key=b", "Basic YTpi", "k", "POST", "user_key=x&app_key=y")
 	f.Add("app_key=%zz", "Bearer ", "", "PUT", "%")
@@ -26,6 +27,7 @@ func FuzzExtract(f *testing.F) {
 		credentials.AppIDMode(credentials.Strip()),
 		credentials.OAuthMode(credentials.Locations(credentials.InHeaders)),
 		credentials.Hybrid(credentials.Locations(credentials.InQuery, credentials.InHeaders, credentials.InAuthorization)),
+		credentials.Hybrid(credentials.Strip(), credentials.Locations(credentials.InQuery, credentials.InHeaders, credentials.InAuthorization)),
 		credentials.UserKeyMode(credentials.Locations(credentials.InAuthorization), credentials.Strip()),
 	}
 	f.Fuzz(func(t *testing.T, query, auth, header, method, body string) {
@@ -40,6 +42,10 @@ func FuzzExtract(f *testing.F) {
 			if err != nil {
 				require.NotEqual(t, errors.Is(err, credentials.ErrMissing), errors.Is(err, credentials.ErrMalformed), err.Error())
 				assert.True(t, c.IsZero())
+				// nothing is stripped on error
+				require.Equal(t, query, r.URL.RawQuery)
+				require.Equal(t, "/?"+query, r.RequestURI)
+				require.Len(t, r.Header, 4)
 			} else {
 				require.NoError(t, c.Validate())
 			}

@@ -50,8 +50,7 @@ func (s *querySource) Lookup(r *http.Request) (string, Source, error) {
 	if r.URL == nil {
 		return "", nil, nil
 	}
-	var v string
-	found := false
+	var one single
 	for pair := range strings.SplitSeq(r.URL.RawQuery, "&") {
 		key, val, _ := strings.Cut(pair, "=")
 		if !matchEscaped(key, s.name) {
@@ -61,15 +60,35 @@ func (s *querySource) Lookup(r *http.Request) (string, Source, error) {
 		if !ok {
 			return "", nil, malformed(s, "invalid percent-encoding")
 		}
-		if found && val != v {
+		if !one.add(val) {
 			return "", nil, malformed(s, "repeated with different values")
 		}
-		v, found = val, true
 	}
-	if !found {
+	return one.result(s)
+}
+
+// single collects the values of a parameter or header that may be
+// repeated: repeating the same value is fine, different values are not.
+type single struct {
+	v     string
+	found bool
+}
+
+// add records v and reports false if a different value was seen before.
+func (o *single) add(v string) bool {
+	if o.found && v != o.v {
+		return false
+	}
+	o.v, o.found = v, true
+	return true
+}
+
+// result is the Lookup result for src: absent, or the value found in src.
+func (o *single) result(src Source) (string, Source, error) {
+	if !o.found {
 		return "", nil, nil
 	}
-	return v, s, nil
+	return o.v, src, nil
 }
 
 func (s *querySource) Strip(r *http.Request) {
@@ -99,18 +118,46 @@ func (s *querySource) Strip(r *http.Request) {
 		}
 	}
 	for k := range r.Form {
-		if strings.EqualFold(k, s.name) {
+		if equalName(k, s.name, false) {
 			delete(r.Form, k)
 		}
 	}
 }
 
 // matchEscaped reports whether the raw (percent-encoded) query key equals
-// name, case-insensitively, after decoding. It allocates only for keys that
-// contain escapes.
+// name, ASCII case-insensitively as nginx's $arg_name, after decoding. It
+// allocates only for keys that contain escapes.
 func matchEscaped(raw, name string) bool {
 	k, ok := unescape(raw)
-	return ok && strings.EqualFold(k, name)
+	return ok && equalName(k, name, false)
+}
+
+// equalName compares names ASCII case-insensitively, as nginx does ("\u212a",
+// the Kelvin sign, is not "k"); headers also treat '-' and '_' as equal.
+func equalName(a, b string, header bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := lower(a[i]), lower(b[i])
+		if header && x == '-' {
+			x = '_'
+		}
+		if header && y == '-' {
+			y = '_'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // unescape decodes a query component; it does not allocate when there is
@@ -135,56 +182,26 @@ type headerSource struct{ name, desc string }
 func (s *headerSource) String() string { return s.desc }
 
 func (s *headerSource) Lookup(r *http.Request) (string, Source, error) {
-	var v string
-	found := false
+	var one single
 	for k, vals := range r.Header {
-		if !headerNameEq(k, s.name) {
+		if !equalName(k, s.name, true) {
 			continue
 		}
 		for _, val := range vals {
-			if found && val != v {
+			if !one.add(val) {
 				return "", nil, malformed(s, "repeated with different values")
 			}
-			v, found = val, true
 		}
 	}
-	if !found {
-		return "", nil, nil
-	}
-	return v, s, nil
+	return one.result(s)
 }
 
 func (s *headerSource) Strip(r *http.Request) {
 	for k := range r.Header {
-		if headerNameEq(k, s.name) {
+		if equalName(k, s.name, true) {
 			delete(r.Header, k)
 		}
 	}
-}
-
-// headerNameEq compares header names ASCII case-insensitively with '-' and
-// '_' equivalent.
-func headerNameEq(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := fold(a[i]), fold(b[i])
-		if x != y {
-			return false
-		}
-	}
-	return true
-}
-
-func fold(c byte) byte {
-	switch {
-	case c == '-':
-		return '_'
-	case 'A' <= c && c <= 'Z':
-		return c + 'a' - 'A'
-	}
-	return c
 }
 
 // Form returns a Source reading the field name of an
@@ -201,16 +218,13 @@ func (s *formSource) String() string { return s.desc }
 func (s *formSource) Strip(*http.Request) {}
 
 func (s *formSource) Lookup(r *http.Request) (string, Source, error) {
-	vals := PeekForm(r)[s.name]
-	if len(vals) == 0 {
-		return "", nil, nil
-	}
-	for _, v := range vals[1:] {
-		if v != vals[0] {
+	var one single
+	for _, v := range PeekForm(r)[s.name] {
+		if !one.add(v) {
 			return "", nil, malformed(s, "repeated with different values")
 		}
 	}
-	return vals[0], s, nil
+	return one.result(s)
 }
 
 // MaxFormBytes is the largest urlencoded body [PeekForm] parses (1 MiB).
@@ -221,9 +235,11 @@ const MaxFormBytes = 1 << 20
 // when r is a POST, PUT or PATCH request, without consuming the body: the
 // bytes read are put back into r.Body (the original Close is kept), so the
 // handler and r.ParseForm see the same body. It returns nil for other
-// requests, for bodies over [MaxFormBytes] and for unreadable bodies.
+// requests, for bodies over [MaxFormBytes], for bodies that fail part-way
+// and, on later calls, once the handler has started reading the body.
 // Repeated calls on the same request reuse the buffered body. Invalid pairs
-// are skipped (as url.ParseQuery does).
+// are skipped (as url.ParseQuery does). r.ContentLength is left as is: it
+// still matches the bytes the handler will read.
 func PeekForm(r *http.Request) url.Values {
 	switch r.Method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch:
@@ -240,23 +256,20 @@ func PeekForm(r *http.Request) url.Values {
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-www-form-urlencoded" {
 		return nil
 	}
-	var data []byte
-	if pb, ok := r.Body.(*peekedBody); ok && !pb.started {
-		if len(pb.buf) > MaxFormBytes {
-			return nil
-		}
-		data = pb.buf
-	} else {
+	pb, ok := r.Body.(*peekedBody)
+	switch {
+	case ok && pb.started: // partly read by the handler: not seen whole
+		return nil
+	case !ok:
 		buf, err := io.ReadAll(io.LimitReader(r.Body, MaxFormBytes+1))
-		pb := &peekedBody{buf: buf, closer: r.Body}
+		pb = &peekedBody{buf: buf, closer: r.Body, usable: err == nil && len(buf) <= MaxFormBytes}
 		pb.Reader = io.MultiReader(bytes.NewReader(buf), r.Body)
 		r.Body = pb
-		if err != nil || len(buf) > MaxFormBytes {
-			return nil
-		}
-		data = buf
 	}
-	vals, _ := url.ParseQuery(string(data))
+	if !pb.usable {
+		return nil
+	}
+	vals, _ := url.ParseQuery(string(pb.buf))
 	return vals
 }
 
@@ -266,6 +279,7 @@ type peekedBody struct {
 	io.Reader
 	buf     []byte
 	closer  io.Closer
+	usable  bool // buf is the whole body, read without error
 	started bool
 }
 
@@ -279,16 +293,13 @@ func (b *peekedBody) Close() error { return b.closer.Close() }
 // authorization returns the single Authorization header value, "" when
 // absent, or an error when several different values are present.
 func authorization(r *http.Request, src Source) (string, error) {
-	vals := r.Header.Values("Authorization")
-	for _, v := range vals[min(1, len(vals)):] {
-		if v != vals[0] {
+	var one single
+	for _, v := range r.Header.Values("Authorization") {
+		if !one.add(v) {
 			return "", malformed(src, "several Authorization headers")
 		}
 	}
-	if len(vals) == 0 {
-		return "", nil
-	}
-	return vals[0], nil
+	return one.v, nil
 }
 
 // scheme splits an Authorization value into its credentials if the scheme
@@ -301,42 +312,32 @@ func scheme(auth, want string) (string, bool) {
 	return strings.TrimSpace(rest), true
 }
 
-type basicPart uint8
-
-const (
-	basicUser basicPart = iota
-	basicPassword
-)
-
 // BasicUser returns a Source reading the user-id of an
 // "Authorization: Basic" header (the part before the last colon of the
 // decoded credentials; the whole text when there is no colon). It counts as
 // absent when empty, so ":key" falls through to [BasicPassword] in an
 // [AnyOf]. Undecodable base64 is malformed. Strip deletes the
 // Authorization header.
-func BasicUser() Source { return basicSources[basicUser] }
+func BasicUser() Source { return basicSource{} }
 
 // BasicPassword returns a Source reading the password of an
 // "Authorization: Basic" header (after the last colon). It counts as absent
 // when there is no colon or the password is empty. Strip deletes the
 // Authorization header.
-func BasicPassword() Source { return basicSources[basicPassword] }
+func BasicPassword() Source { return basicSource{password: true} }
 
-var basicSources = [...]*basicSource{
-	{part: basicUser, desc: "Authorization Basic user-id"},
-	{part: basicPassword, desc: "Authorization Basic password"},
+type basicSource struct{ password bool }
+
+func (s basicSource) String() string {
+	if s.password {
+		return "Authorization Basic password"
+	}
+	return "Authorization Basic user-id"
 }
 
-type basicSource struct {
-	part basicPart
-	desc string
-}
+func (basicSource) Strip(r *http.Request) { r.Header.Del("Authorization") }
 
-func (s *basicSource) String() string { return s.desc }
-
-func (s *basicSource) Strip(r *http.Request) { r.Header.Del("Authorization") }
-
-func (s *basicSource) Lookup(r *http.Request) (string, Source, error) {
+func (s basicSource) Lookup(r *http.Request) (string, Source, error) {
 	auth, err := authorization(r, s)
 	if err != nil {
 		return "", nil, err
@@ -349,16 +350,13 @@ func (s *basicSource) Lookup(r *http.Request) (string, Source, error) {
 	if err != nil {
 		return "", nil, malformed(s, "invalid base64")
 	}
-	text := string(dec)
-	var v string
-	if i := strings.LastIndexByte(text, ':'); i < 0 {
-		if s.part == basicUser {
-			v = text
-		}
-	} else if s.part == basicUser {
-		v = text[:i]
-	} else {
-		v = text[i+1:]
+	user, password := string(dec), "" // no colon: all of it is the user-id
+	if i := strings.LastIndexByte(user, ':'); i >= 0 {
+		user, password = user[:i], user[i+1:]
+	}
+	v := user
+	if s.password {
+		v = password
 	}
 	if v == "" {
 		return "", nil, nil
@@ -371,17 +369,15 @@ func (s *basicSource) Lookup(r *http.Request) (string, Source, error) {
 // token is present but empty, hence malformed for the builders. The token
 // is used as is: validating a JWT is the job of an [ExtractorFunc]. Strip
 // deletes the Authorization header.
-func Bearer() Source { return bearerSrc }
-
-var bearerSrc = &bearerSource{}
+func Bearer() Source { return bearerSource{} }
 
 type bearerSource struct{}
 
-func (*bearerSource) String() string { return "Authorization Bearer token" }
+func (bearerSource) String() string { return "Authorization Bearer token" }
 
-func (*bearerSource) Strip(r *http.Request) { r.Header.Del("Authorization") }
+func (bearerSource) Strip(r *http.Request) { r.Header.Del("Authorization") }
 
-func (s *bearerSource) Lookup(r *http.Request) (string, Source, error) {
+func (s bearerSource) Lookup(r *http.Request) (string, Source, error) {
 	auth, err := authorization(r, s)
 	if err != nil {
 		return "", nil, err

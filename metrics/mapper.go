@@ -51,10 +51,10 @@ type Match struct {
 type MatchedRule struct {
 	Method   string // the rule's method, "ANY" for any
 	Pattern  string // the rule's pattern as configured
-	Metric   string
-	Delta    int64
-	Last     bool
-	Position int
+	Metric   string // the metric system name
+	Delta    int64  // the rule's delta (0 matches without cost)
+	Last     bool   // the rule stops the walk
+	Position int    // the rule's position
 }
 
 // ErrNoMatch is returned by rule mappers when no rule matched the request

@@ -6,8 +6,9 @@ import (
 )
 
 // normalizePath returns p as nginx's $uri would be: dot-segments resolved
-// and duplicate slashes merged, a trailing slash kept. The common clean
-// path is returned as is, without allocating.
+// and duplicate slashes merged, a trailing slash kept, and a final "." or
+// ".." segment leaving a trailing slash ("/a/b/." is "/a/b/", "/a/b/.." is
+// "/a/"). The common clean path is returned as is, without allocating.
 func normalizePath(p string) string {
 	if p == "" {
 		return "/"
@@ -16,7 +17,8 @@ func normalizePath(p string) string {
 		return p
 	}
 	c := path.Clean("/" + p)
-	if strings.HasSuffix(p, "/") && c != "/" {
+	dir := strings.HasSuffix(p, "/") || strings.HasSuffix("/"+p, "/.") || strings.HasSuffix("/"+p, "/..")
+	if dir && c != "/" {
 		c += "/"
 	}
 	return c

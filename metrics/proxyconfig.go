@@ -19,7 +19,7 @@ import (
 type ErrorResponse struct {
 	Status      int    // HTTP status
 	ContentType string // Content-Type header
-	Body        string
+	Body        string // response body
 }
 
 // Write writes the response: Content-Type, status, body.
@@ -125,7 +125,7 @@ func (c *ProxyConfig) Mapper() *RuleMapper { return c.mapper }
 // ConfigError reports a malformed proxy configuration field.
 type ConfigError struct {
 	Field  string // JSON path, e.g. "proxy.proxy_rules[3].delta"
-	Reason string
+	Reason string // what is wrong; never the value of a secret
 }
 
 // Error formats as "metrics: proxy config: proxy.proxy_rules[3].delta: want an integer, got string".
@@ -448,16 +448,22 @@ func (o obj) boolean(name string) (bool, bool, error) {
 	return false, false, &ConfigError{o.field(name), "want a boolean, got " + jsonType(raw)}
 }
 
-// stringMap reads an object of strings; an empty array (how some encoders
-// write an empty map) or null is an empty map.
+// stringMap reads an object of strings. Null, {} and [] (how some encoders
+// write an empty map) all give nil.
 func (o obj) stringMap(name string) (map[string]string, error) {
 	raw, ok := o.get(name)
-	if !ok || string(bytes.Join(bytes.Fields(raw), nil)) == "[]" {
+	if !ok {
 		return nil, nil
 	}
 	var m map[string]string
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, &ConfigError{o.field(name), "want an object of strings"}
+		var list []json.RawMessage
+		if json.Unmarshal(raw, &list) != nil || len(list) > 0 {
+			return nil, &ConfigError{o.field(name), "want an object of strings"}
+		}
+	}
+	if len(m) == 0 {
+		return nil, nil
 	}
 	return m, nil
 }

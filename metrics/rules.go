@@ -242,9 +242,9 @@ func CompileRules(rules []Rule, opts ...RuleOption) (*RuleMapper, error) {
 // RuleError reports an invalid rule: the index in the slice given to
 // [CompileRules] and the field.
 type RuleError struct {
-	Index  int
+	Index  int    // index in the slice given to CompileRules
 	Field  string // "pattern", "metric", "delta" or "query"
-	Reason string
+	Reason string // what is wrong
 }
 
 // Error formats as `metrics: rule 3: pattern: must start with "/"`.
@@ -492,50 +492,21 @@ func (a *args) last(key string) (string, bool) {
 
 // lastQueryValue returns the decoded value of the last occurrence of key
 // in a raw query string, without allocating unless escapes are present.
-// Pairs that do not decode are ignored.
+// Invalid escapes such as "%zz" are kept as they are (nginx's argument
+// decoding is lenient too), so such a parameter is still present.
 func lastQueryValue(raw, key string) (string, bool) {
 	var val string
 	found := false
-	for raw != "" {
-		pair := raw
-		if i := strings.IndexByte(raw, '&'); i >= 0 {
-			pair, raw = raw[:i], raw[i+1:]
-		} else {
-			raw = ""
-		}
-		k, v := pair, ""
-		if i := strings.IndexByte(pair, '='); i >= 0 {
-			k, v = pair[:i], pair[i+1:]
-		}
-		if hasEscapes(k) {
-			if dk, ok := queryUnescape(k); !ok || dk != key {
-				continue
-			}
-		} else if k != key {
-			continue
-		}
-		if dv, ok := queryUnescape(v); ok {
-			val, found = dv, true
+	for pair := range strings.SplitSeq(raw, "&") {
+		k, v, _ := strings.Cut(pair, "=")
+		if lenientUnescape(k, true) == key {
+			val, found = v, true
 		}
 	}
-	return val, found
-}
-
-func hasEscapes(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' || s[i] == '+' {
-			return true
-		}
+	if !found {
+		return "", false
 	}
-	return false
-}
-
-func queryUnescape(s string) (string, bool) {
-	if !hasEscapes(s) {
-		return s, true
-	}
-	v, err := url.QueryUnescape(s)
-	return v, err == nil
+	return lenientUnescape(val, true), true
 }
 
 func (c *compiledRule) matchQuery(a *args, caps []capture) ([]capture, bool) {

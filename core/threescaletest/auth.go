@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,8 +36,10 @@ var usageValueRe = regexp.MustCompile(`\A\s*#?\d+\s*\z`)
 
 // parseUsageValue validates one value (§1.4).
 func parseUsageValue(metric string, v pvalue) (usageValue, *apiError) {
+	// Like errors.rb's UsageValueInvalid: a value that is not a string
+	// (absent, or a nested array/hash) reads as empty.
 	s, isStr := v.(string)
-	if v == nil || (isStr && rubyBlank(s)) {
+	if !isStr || rubyBlank(s) {
 		return usageValue{}, newError("usage_value_empty", metric)
 	}
 	if !usageValueRe.MatchString(s) {
@@ -324,11 +327,11 @@ func (s *Server) checkApp(st *service, app *Application, p *phash, oauth bool, r
 	key = strings.TrimSpace(key)
 	switch {
 	case oauthSvc:
-		if hasKey && (key == "" || !contains(app.Keys, key)) {
+		if hasKey && (key == "" || !slices.Contains(app.Keys, key)) {
 			return keyDenial(key)
 		}
 	case st.BackendVersion != BackendVersionUserKey && len(app.Keys) > 0:
-		if !hasKey || key == "" || !contains(app.Keys, key) {
+		if !hasKey || key == "" || !slices.Contains(app.Keys, key) {
 			return keyDenial(key)
 		}
 	}
@@ -360,24 +363,10 @@ func keyDenial(key string) *denial {
 	return &denial{string(core.ReasonApplicationKeyInvalid), `application key "` + key + `" is invalid`}
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // matchesAny reports whether ref matches one of the referrer filters, "*"
 // matching any sequence and the whole referrer having to match.
 func matchesAny(filters []string, ref string) bool {
-	for _, f := range filters {
-		if wildcardMatch(f, ref) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(filters, func(f string) bool { return wildcardMatch(f, ref) })
 }
 
 func wildcardMatch(pattern, s string) bool {

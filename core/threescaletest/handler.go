@@ -267,7 +267,7 @@ func (s *Server) resolveService(pk, sid string, hasSID bool) (*service, *apiErro
 	switch {
 	case !ok:
 		return nil, newError("service_id_invalid", sid)
-	case st.ProviderKey == pk:
+	case pk != "" && st.ProviderKey == pk: // report takes provider_key= verbatim
 		return st, nil
 	case s.accounts[pk] != "":
 		return nil, newError("service_id_invalid", sid)

@@ -62,6 +62,7 @@ type counterKey struct {
 type Option func(*Server)
 
 // WithClock sets the clock used for all period math (default time.Now).
+// The server calls it with its lock held, so it must not call the Server.
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
 // WithSeed loads seed into the server. NewServer panics if the seed is
@@ -133,12 +134,14 @@ func (s *Server) Close() {
 		}
 		_ = s.srv.Close()
 		<-s.served
-		s.inflight.Wait()
+		// Connections first: a handler's inflight.Add happens before its
+		// connection closes or is hijacked, so it cannot race with Wait.
 		s.conns.Wait()
+		s.inflight.Wait()
 	})
 }
 
-// SetClock replaces the clock.
+// SetClock replaces the clock (see [WithClock]).
 func (s *Server) SetClock(now func() time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

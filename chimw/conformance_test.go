@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/stretchr/testify/assert"
 	"go.uber.org/goleak"
 
 	"github.com/threescale-go/threescale/chimw"
@@ -25,4 +26,8 @@ func TestConformance(t *testing.T) {
 		r.With(chimw.Middleware(e, productOpts...)).Method(http.MethodGet, "/products/{id}", app)
 		return r
 	})
+}
+
+func TestNilEnginePanicsAtSetUp(t *testing.T) {
+	assert.Panics(t, func() { chimw.Middleware(nil) })
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	"github.com/stretchr/testify/assert"
 	"go.uber.org/goleak"
 
 	"github.com/threescale-go/threescale/ginmw"
@@ -26,4 +27,8 @@ func TestConformance(t *testing.T) {
 		r.GET("/products/:id", ginmw.Middleware(e, productOpts...), gin.WrapH(app))
 		return r
 	})
+}
+
+func TestNilEnginePanicsAtSetUp(t *testing.T) {
+	assert.Panics(t, func() { ginmw.Middleware(nil) })
 }

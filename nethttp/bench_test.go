@@ -14,13 +14,18 @@ import (
 	threescale "github.com/threescale-go/threescale/nethttp"
 )
 
-// staticDecider allows everything without a network call, to measure the
-// engine's own cost.
-type staticDecider struct{}
+// staticDecider allows everything (or, with deny, denies everything with
+// limits_exceeded) without a network call, to measure the engine's own
+// cost.
+type staticDecider struct{ deny bool }
 
-func (staticDecider) Decide(context.Context, threescale.Query) (*threescale.Decision, error) {
-	return &threescale.Decision{Allowed: true, Source: "static", Plan: "p",
-		RateLimit: core.RateLimit{Present: true, Remaining: 9, MaxValue: 10, HasMax: true, Reset: 30e9, HasReset: true}}, nil
+func (s staticDecider) Decide(context.Context, threescale.Query) (*threescale.Decision, error) {
+	d := &threescale.Decision{Allowed: !s.deny, Source: "static", Plan: "p",
+		RateLimit: core.RateLimit{Present: true, Remaining: 9, MaxValue: 10, HasMax: true, Reset: 30e9, HasReset: true}}
+	if s.deny {
+		d.Reason, d.ReasonText, d.RateLimit.Remaining = core.ReasonLimitsExceeded, "usage limits are exceeded", 0
+	}
+	return d, nil
 }
 func (staticDecider) Close(context.Context) error { return nil }
 
@@ -36,23 +41,28 @@ func (w *discardWriter) WriteHeader(int)             {}
 // that answers at once: go test -bench Check -benchmem ./nethttp
 func BenchmarkCheck(b *testing.B) {
 	for _, bc := range []struct {
-		name string
-		opts []threescale.Option
+		name   string
+		opts   []threescale.Option
+		target string
+		allow  bool
 	}{
-		{"default", nil},
-		{"no-ratelimit-headers", []threescale.Option{threescale.WithRateLimitHeaders(false)}},
+		{"default", nil, "/hello?user_key=0123456789abcdef", true},
+		{"no-ratelimit-headers", []threescale.Option{threescale.WithRateLimitHeaders(false)}, "/hello?user_key=0123456789abcdef", true},
+		{"per-route-usage", []threescale.Option{threescale.WithUsage(core.Usage{"reads": 1, "hits": 1})}, "/hello?user_key=0123456789abcdef", true},
+		{"denied", []threescale.Option{threescale.WithDecider(staticDecider{deny: true})}, "/hello?user_key=0123456789abcdef", false},
+		{"missing-credentials", nil, "/hello", false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			e, err := threescale.New(append([]threescale.Option{threescale.WithDecider(staticDecider{}), quiet}, bc.opts...)...)
 			require.NoError(b, err)
-			req := httptest.NewRequest(http.MethodGet, "/hello?user_key=0123456789abcdef", nil)
-			w := &discardWriter{h: make(http.Header, 4)}
+			req := httptest.NewRequest(http.MethodGet, bc.target, nil)
+			w := &discardWriter{h: make(http.Header, 8)}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
 				clear(w.h)
-				if _, ok := e.Check(w, req); !ok {
-					b.Fatal("rejected")
+				if _, ok := e.Check(w, req); ok != bc.allow {
+					b.Fatalf("allowed %v, want %v", ok, bc.allow)
 				}
 			}
 		})
@@ -82,5 +92,39 @@ func TestConcurrentRequests(t *testing.T) {
 	wg.Wait()
 	for _, c := range codes {
 		assert.Equal(t, http.StatusOK, c)
+	}
+}
+
+// TestCheckAllocations keeps BenchmarkCheck's figures from regressing: an
+// allowed request costs the Decision, the rate-limit header values, the
+// context value and the request copy, and nothing per request for static
+// usage; a rejection builds no log attributes or error text while debug
+// logging is off.
+func TestCheckAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	for _, tc := range []struct {
+		name   string
+		opts   []threescale.Option
+		target string
+		max    float64
+	}{
+		{"allowed", nil, "/hello?user_key=0123456789abcdef", 4},
+		{"per-route usage", []threescale.Option{threescale.WithUsage(core.Usage{"reads": 1})}, "/hello?user_key=0123456789abcdef", 4},
+		{"missing credentials", nil, "/hello", 6},
+		{"denied", []threescale.Option{threescale.WithDecider(staticDecider{deny: true})}, "/hello?user_key=0123456789abcdef", 9},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := threescale.New(append([]threescale.Option{threescale.WithDecider(staticDecider{}), quiet}, tc.opts...)...)
+			require.NoError(t, err)
+			req := httptest.NewRequest(http.MethodGet, tc.target, nil)
+			w := &discardWriter{h: make(http.Header, 8)}
+			allocs := testing.AllocsPerRun(100, func() {
+				clear(w.h)
+				e.Check(w, req)
+			})
+			assert.LessOrEqual(t, allocs, tc.max)
+		})
 	}
 }

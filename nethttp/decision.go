@@ -39,7 +39,8 @@ type Decision struct {
 	AppID string
 	// Plan is the application plan's name ("" if the backend did not say).
 	Plan string
-	// Usage is the usage sent to 3scale for this request.
+	// Usage is the usage sent to 3scale for this request. It is shared
+	// with other requests of the same route: never modify it.
 	Usage core.Usage
 	// UsageReports are the plan's limits and counters, when the backend
 	// sent them.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/threescale-go/threescale/core"
 	"github.com/threescale-go/threescale/credentials"
@@ -38,7 +39,7 @@ type Engine struct {
 func New(opts ...Option) (*Engine, error) {
 	cfg := config{
 		extractor:    credentials.Default(),
-		mapper:       metrics.Hits(),
+		mapper:       defaultMapper,
 		responses:    defaultResponses(),
 		errorHandler: DefaultErrorHandler,
 	}
@@ -108,6 +109,9 @@ func Middleware(opts ...Option) func(http.Handler) http.Handler {
 // e.With(WithExempt(...)). Engine-only options are an error. Closing a
 // view does nothing; close e. Without options, With returns e itself.
 func (e *Engine) With(opts ...Option) (*Engine, error) {
+	if e == nil {
+		return nil, fmt.Errorf("%w: nil Engine", core.ErrInvalidInput)
+	}
 	if len(opts) == 0 {
 		return e, nil
 	}
@@ -135,8 +139,12 @@ func (e *Engine) MustWith(opts ...Option) *Engine {
 	return v
 }
 
-// Handler returns next protected by e: the net/http middleware.
+// Handler returns next protected by e: the net/http middleware. It
+// panics at once, not while serving, if e or next is nil.
 func (e *Engine) Handler(next http.Handler) http.Handler {
+	if e == nil || next == nil {
+		panic("threescale: Engine.Handler: nil Engine or handler")
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r, ok := e.Check(w, r); ok {
 			next.ServeHTTP(w, r)
@@ -175,21 +183,23 @@ func (e *Engine) Check(w http.ResponseWriter, r *http.Request) (*http.Request, b
 		return r, true
 	}
 	if credErr == nil {
-		credErr = creds.Validate()
+		credErr = validate(creds)
 	}
 	if credErr != nil {
 		if errors.Is(credErr, credentials.ErrMissing) || errors.Is(credErr, credentials.ErrMalformed) || errors.Is(credErr, core.ErrNoCredentials) || errors.Is(credErr, core.ErrInvalidInput) {
-			e.logger.LogAttrs(r.Context(), slog.LevelDebug, "threescale: no usable credentials", slog.String("error", credErr.Error()))
+			if e.debug(r.Context()) {
+				e.logger.LogAttrs(r.Context(), slog.LevelDebug, "threescale: no usable credentials", slog.Any("error", credErr))
+			}
 			return nil, e.reject(w, r, rMissing, "", nil, credErr)
 		}
-		e.logger.LogAttrs(r.Context(), slog.LevelError, "threescale: credentials extractor failed", slog.String("error", credErr.Error()))
+		e.logger.LogAttrs(r.Context(), slog.LevelError, "threescale: credentials extractor failed", slog.Any("error", credErr))
 		return nil, e.reject(w, r, rMisconfigured, "", nil, credErr)
 	}
 	if mapErr != nil {
 		if errors.Is(mapErr, metrics.ErrNoMatch) {
 			return nil, e.reject(w, r, rNoMatch, "", nil, mapErr)
 		}
-		e.logger.LogAttrs(r.Context(), slog.LevelError, "threescale: usage mapper failed", slog.String("error", mapErr.Error()))
+		e.logger.LogAttrs(r.Context(), slog.LevelError, "threescale: usage mapper failed", slog.Any("error", mapErr))
 		return nil, e.reject(w, r, rMisconfigured, "", nil, mapErr)
 	}
 	if len(match.Usage) == 0 {
@@ -202,7 +212,9 @@ func (e *Engine) Check(w http.ResponseWriter, r *http.Request) (*http.Request, b
 	}
 	q := Query{Credentials: creds, Usage: match.Usage}
 	if c.referrer != nil {
-		q.Referrer = c.referrer(r)
+		// The referrer usually comes from the client: 3scale refuses
+		// invalid UTF-8 (not_valid_data), which would read as our error.
+		q.Referrer = strings.ToValidUTF8(c.referrer(r), "\uFFFD")
 	}
 	d, err := e.decider.Decide(ctx, q)
 	if err != nil {
@@ -215,22 +227,24 @@ func (e *Engine) Check(w http.ResponseWriter, r *http.Request) (*http.Request, b
 		case rUnavailable:
 			if c.failOpen {
 				e.logger.LogAttrs(ctx, slog.LevelWarn, "threescale: backend unavailable, failing open",
-					slog.Any("app", creds), slog.String("error", err.Error()))
+					slog.Any("app", creds), slog.Any("error", err))
 				d = &Decision{Allowed: true, Source: SourceFailOpen}
 				break
 			}
 			e.logger.LogAttrs(ctx, slog.LevelWarn, "threescale: backend unavailable",
-				slog.Any("app", creds), slog.String("error", err.Error()))
+				slog.Any("app", creds), slog.Any("error", err))
 			return nil, e.reject(w, r, rUnavailable, code, nil, err)
 		case rCanceled: // the decider gave up on its own context
 			return nil, e.reject(w, r, rCanceled, "", nil, err)
 		case rMisconfigured:
 			e.logger.LogAttrs(ctx, slog.LevelError, "threescale: configuration error, check the service id, token and metrics",
-				slog.String("service_id", e.serviceID), slog.String("code", code), slog.String("error", err.Error()))
+				slog.String("service_id", e.serviceID), slog.String("code", code), slog.Any("error", err))
 			return nil, e.reject(w, r, rMisconfigured, code, nil, err)
 		default: // caller's credentials unknown to 3scale
-			e.logger.LogAttrs(ctx, slog.LevelDebug, "threescale: credentials refused",
-				slog.Any("app", creds), slog.String("code", code))
+			if e.debug(ctx) {
+				e.logger.LogAttrs(ctx, slog.LevelDebug, "threescale: credentials refused",
+					slog.Any("app", creds), slog.String("code", code))
+			}
 			msg := ""
 			var ce *core.Error
 			if show && errors.As(err, &ce) {
@@ -253,12 +267,35 @@ func (e *Engine) Check(w http.ResponseWriter, r *http.Request) (*http.Request, b
 		if d.Reason == core.ReasonLimitsExceeded && !(d.RateLimit.HasMax && d.RateLimit.MaxValue == 0) {
 			idx = rLimits
 		}
-		e.logger.LogAttrs(ctx, slog.LevelDebug, "threescale: denied",
-			slog.Any("app", creds), slog.String("reason", string(d.Reason)))
+		if e.debug(ctx) {
+			e.logger.LogAttrs(ctx, slog.LevelDebug, "threescale: denied",
+				slog.Any("app", creds), slog.String("reason", string(d.Reason)))
+		}
 		return nil, e.reject(w, r, idx, string(d.Reason), d, nil)
 	}
 	return r.WithContext(NewContext(ctx, d)), true
 }
+
+// errNotUTF8 is the credentials error for values that are not UTF-8.
+var errNotUTF8 = &credentials.Error{Kind: credentials.ErrMalformed, Reason: "not valid UTF-8"}
+
+// validate is creds.Validate plus a UTF-8 check: 3scale refuses invalid
+// UTF-8 with not_valid_data, which the engine would otherwise report as
+// its own misconfiguration (500, logged at Error) at any client's will.
+func validate(creds core.Credentials) error {
+	if err := creds.Validate(); err != nil {
+		return err
+	}
+	k, _ := creds.AppKey()
+	if !utf8.ValidString(creds.AppID()) || !utf8.ValidString(k) || !utf8.ValidString(creds.UserKey()) {
+		return errNotUTF8
+	}
+	return nil
+}
+
+// debug reports whether debug lines are logged, so that per-request
+// debug attributes (which allocate) are built only then.
+func (e *Engine) debug(ctx context.Context) bool { return e.logger.Enabled(ctx, slog.LevelDebug) }
 
 // complete fills the request-derived fields of d.
 func (e *Engine) complete(d *Decision, creds core.Credentials, m *metrics.Match) {

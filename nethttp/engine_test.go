@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -387,4 +388,55 @@ func TestDenialTextIsRedacted(t *testing.T) {
 		assert.Equal(t, http.StatusForbidden, rec.Code)
 		assert.Equal(t, `application key "[redacted]" is invalid`, rec.Body.String())
 	}
+}
+
+// flushDecider has something pending until Close flushes it, and fails
+// the flush when its context is already done.
+type flushDecider struct {
+	fakeDecider
+	pending atomic.Int32
+}
+
+func (f *flushDecider) Close(ctx context.Context) error {
+	f.closed.Add(1)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f.pending.Store(0)
+	return nil
+}
+
+func TestCloseFlushesOnceForAllCallers(t *testing.T) {
+	f := &flushDecider{}
+	f.pending.Store(3)
+	e, err := threescale.New(threescale.WithDecider(f), quiet)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { assert.NoError(t, e.Close(context.Background())) })
+	}
+	wg.Wait()
+	assert.Equal(t, int32(1), f.closed.Load())
+	assert.Zero(t, f.pending.Load(), "flushed")
+
+	// The first result is every later caller's result.
+	g := &flushDecider{}
+	e, err = threescale.New(threescale.WithDecider(g), quiet)
+	require.NoError(t, err)
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.ErrorIs(t, e.Close(done), context.Canceled)
+	assert.ErrorIs(t, e.Close(context.Background()), context.Canceled)
+	assert.Equal(t, int32(1), g.closed.Load())
+}
+
+func TestNilEngineOrHandlerPanicsAtSetUp(t *testing.T) {
+	e, err := threescale.New(threescale.WithDecider(&fakeDecider{}))
+	require.NoError(t, err)
+	assert.Panics(t, func() { e.Handler(nil) })
+	var nilEngine *threescale.Engine
+	assert.Panics(t, func() { nilEngine.Handler(http.NotFoundHandler()) })
+	assert.Panics(t, func() { nilEngine.MustWith() })
+	_, err = nilEngine.With()
+	assert.ErrorIs(t, err, core.ErrInvalidInput)
 }

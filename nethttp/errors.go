@@ -2,6 +2,7 @@ package threescale
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -14,7 +15,8 @@ import (
 // of them (errors.Is). They also key [WithResponse].
 var (
 	// ErrMissingCredentials: the request carries no usable credentials
-	// (credentials.ErrMissing or credentials.ErrMalformed). Default 401.
+	// (credentials.ErrMissing or credentials.ErrMalformed, which includes
+	// values that are not UTF-8, as 3scale refuses them). Default 401.
 	ErrMissingCredentials = errors.New("threescale: authentication parameters missing")
 	// ErrDenied: 3scale refused the application (a denial other than
 	// limits_exceeded: application_not_active, application_key_invalid,
@@ -175,7 +177,7 @@ func DefaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
 	}
 	w.WriteHeader(re.Response.Status)
 	if re.Response.Body != "" {
-		_, _ = w.Write([]byte(re.Response.Body))
+		_, _ = io.WriteString(w, re.Response.Body)
 	}
 }
 

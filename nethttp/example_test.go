@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/threescale-go/threescale/core"
 	"github.com/threescale-go/threescale/core/threescaletest"
@@ -136,32 +137,69 @@ func ExampleWithTooManyRequests() {
 	// limit: 5 remaining: 0 retry-after set: true
 }
 
-// A custom ErrorHandler, shared by every adapter, answering JSON.
+// A custom ErrorHandler, shared by every adapter, answering RFC 9457
+// problem details in JSON. The RejectError carries the sentinel (Kind),
+// the resolved default Response, the 3scale Reason, RetryAfter, the
+// Decision when 3scale answered, and the cause (Err), which is for logs:
+// its text has no secrets but may describe our configuration.
 func ExampleWithErrorHandler() {
-	backend := newBackend()
+	backend := threescaletest.NewServer(threescaletest.WithSeed(threescaletest.DemoSeed()),
+		threescaletest.WithClock(func() time.Time { return time.Date(2026, 3, 14, 12, 0, 30, 0, time.UTC) }))
 	defer backend.Close()
-	jsonErrors := func(w http.ResponseWriter, r *http.Request, err error) {
+	backend.SetCounter("42", "app2", "hits", core.PeriodMinute, 5) // app2's plan allows 5 per minute
+
+	type problem struct {
+		Type       string `json:"type"`
+		Title      string `json:"title"`
+		Status     int    `json:"status"`
+		Detail     string `json:"detail,omitempty"`
+		Reason     string `json:"reason,omitempty"`
+		Plan       string `json:"plan,omitempty"`
+		RetryAfter int    `json:"retry_after,omitempty"`
+	}
+	problems := func(w http.ResponseWriter, r *http.Request, err error) {
 		var re *threescale.RejectError
 		if !errors.As(err, &re) {
-			http.Error(w, "internal error", http.StatusInternalServerError)
+			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
+		p := problem{Type: "about:blank", Status: re.Response.Status, Reason: re.Reason,
+			Title: http.StatusText(re.Response.Status), RetryAfter: int(re.RetryAfter.Seconds())}
+		switch {
+		case errors.Is(err, threescale.ErrMisconfigured), errors.Is(err, threescale.ErrCanceled):
+			// nothing more for the client: the engine logged the cause
+		case errors.Is(err, threescale.ErrLimitsExceeded):
+			p.Type, p.Detail = "https://example.com/problems/quota", re.Response.Body
+		default:
+			p.Detail = re.Response.Body
+		}
+		if re.Decision != nil {
+			p.Plan = re.Decision.Plan
+		}
+		w.Header().Set("Content-Type", "application/problem+json")
 		w.WriteHeader(re.Response.Status)
-		_ = json.NewEncoder(w).Encode(map[string]string{"error": re.Response.Body, "reason": re.Reason})
+		_ = json.NewEncoder(w).Encode(p)
 	}
 	e, _ := threescale.New(
 		threescale.WithBackendURL(backend.URL),
 		threescale.WithServiceToken("42", threescaletest.DemoServiceToken),
 		threescale.WithCredentials(credentials.AppIDMode()),
-		threescale.WithErrorHandler(jsonErrors),
+		threescale.WithErrorHandler(problems),
+		threescale.WithTooManyRequests(),
 		threescale.WithLogger(discard),
 	)
 	defer e.Close(context.Background())
 
-	get(e.Handler(http.NotFoundHandler()), "/?app_id=app_susp&app_key=keys")
+	h := e.Handler(http.NotFoundHandler())
+	get(h, "/?app_id=app_susp&app_key=keys")
+	get(h, "/?app_id=app2&app_key=key2")
+	get(h, "/")
 	// Output:
-	// 403 {"error":"application is not active","reason":"application_not_active"}
+	// 403 {"type":"about:blank","title":"Forbidden","status":403,"detail":"application is not active","reason":"application_not_active","plan":"Basic"}
+	//
+	// 429 {"type":"https://example.com/problems/quota","title":"Too Many Requests","status":429,"detail":"usage limits are exceeded","reason":"limits_exceeded","plan":"Basic","retry_after":30}
+	//
+	// 401 {"type":"about:blank","title":"Unauthorized","status":401,"detail":"Authentication parameters missing"}
 }
 
 // Handlers can be tested without 3scale by putting a Decision in the

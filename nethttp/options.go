@@ -191,12 +191,12 @@ func WithCredentials(x credentials.Extractor) Option {
 	}
 }
 
-// WithMapper sets how a request maps to 3scale usage (default
-// metrics.Hits(): hits=1 for every request). nil restores the default.
+// WithMapper sets how a request maps to 3scale usage (default: hits=1 for
+// every request, as metrics.Hits()). nil restores the default.
 func WithMapper(m metrics.Mapper) Option {
 	return func(c *config) error {
 		if m == nil {
-			m = metrics.Hits()
+			m = defaultMapper
 		}
 		c.mapper = m
 		return nil
@@ -205,7 +205,9 @@ func WithMapper(m metrics.Mapper) Option {
 
 // WithUsage reports the same usage for every request, typically on one
 // route: WithUsage(core.Usage{"product_reads": 1}). It is
-// WithMapper(metrics.Static(u)). The usage is validated here.
+// WithMapper(metrics.Static(u)), except that every request shares one
+// copy of u (Decision.Usage is read-only) instead of cloning it. The usage
+// is validated here.
 func WithUsage(u core.Usage) Option {
 	return func(c *config) error {
 		if len(u) == 0 {
@@ -214,9 +216,20 @@ func WithUsage(u core.Usage) Option {
 		if err := u.Validate(); err != nil {
 			return err
 		}
-		c.mapper = metrics.Static(u.Clone())
+		c.mapper = staticUsage(u.Clone())
 		return nil
 	}
+}
+
+// defaultMapper maps every request to hits=1.
+var defaultMapper = staticUsage(core.Hits(1))
+
+// staticUsage maps every request to u without copying it per request:
+// the engine, deciders (Query.Usage) and handlers (Decision.Usage) treat
+// usage as read-only.
+func staticUsage(u core.Usage) metrics.Mapper {
+	m := metrics.Match{Usage: u}
+	return metrics.MapperFunc(func(*http.Request) (metrics.Match, error) { return m, nil })
 }
 
 // WithExempt lets requests for which skip returns true through without

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,19 +87,24 @@ type body struct {
 	Source   string     `json:"source"`
 	Service  string     `json:"service"`
 	Outer    string     `json:"outer"`
+	// Reports and Remaining: usage reports and rate-limit state.
+	Reports   int   `json:"reports"`
+	Remaining int64 `json:"remaining"`
 }
 
 // appHandler reports the decision it sees and a value an outer middleware
 // put in the request's context (context propagation).
-func appHandler(called *int) http.Handler {
+func appHandler(called *atomic.Int32) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		*called++
+		called.Add(1)
 		var b body
 		b.Outer, _ = r.Context().Value(ctxKey{}).(string)
 		if d, ok := threescale.FromContext(r.Context()); ok {
 			b.Decision, b.AppID, b.Plan, b.Usage, b.Source, b.Service = true, d.Identity(), d.Plan, d.Usage, string(d.Source), d.ServiceID
+			b.Reports, b.Remaining = len(d.UsageReports), d.RateLimit.Remaining
 		}
 		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK) // explicit, so that a write after a rejection is caught
 		_ = json.NewEncoder(w).Encode(b)
 	})
 }
@@ -119,8 +125,9 @@ func (s *signalTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 type env struct {
 	sim     *threescaletest.Server
 	handler http.Handler
-	called  int
+	called  atomic.Int32
 	started chan struct{}
+	t       *testing.T
 }
 
 func setup(t *testing.T, build Builder, sim *threescaletest.Server, opts []threescale.Option, productOpts []threescale.Option) *env {
@@ -142,7 +149,7 @@ func setup(t *testing.T, build Builder, sim *threescaletest.Server, opts []three
 	e, err := threescale.New(append(base, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, e.Close(context.Background())) })
-	ev := &env{sim: sim, started: tr.started}
+	ev := &env{sim: sim, started: tr.started, t: t}
 	inner := build(e, appHandler(&ev.called), productOpts...)
 	ev.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		inner.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, "outer-value")))
@@ -152,9 +159,43 @@ func setup(t *testing.T, build Builder, sim *threescaletest.Server, opts []three
 
 func (ev *env) do(ctx context.Context, method, target string) *httptest.ResponseRecorder {
 	req := httptest.NewRequestWithContext(ctx, method, target, nil)
-	rec := httptest.NewRecorder()
+	rec := &strictRecorder{ResponseRecorder: httptest.NewRecorder(), t: ev.t}
 	ev.handler.ServeHTTP(rec, req)
-	return rec
+	return rec.ResponseRecorder
+}
+
+// strictRecorder fails the test when a response is started twice (a
+// second WriteHeader, e.g. an adapter that lets the chain go on after the
+// engine wrote a rejection), which httptest.ResponseRecorder ignores.
+type strictRecorder struct {
+	*httptest.ResponseRecorder
+	t       *testing.T
+	mu      sync.Mutex
+	started bool
+}
+
+func (s *strictRecorder) start(code int, explicit bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started && explicit {
+		s.t.Errorf("response started twice: WriteHeader(%d) after %d", code, s.Code)
+	}
+	s.started = true
+}
+
+func (s *strictRecorder) WriteHeader(code int) {
+	s.start(code, true)
+	s.ResponseRecorder.WriteHeader(code)
+}
+
+func (s *strictRecorder) Write(p []byte) (int, error) {
+	s.start(http.StatusOK, false)
+	return s.ResponseRecorder.Write(p)
+}
+
+func (s *strictRecorder) WriteString(str string) (int, error) {
+	s.start(http.StatusOK, false)
+	return s.ResponseRecorder.WriteString(str)
 }
 
 func decode(t *testing.T, rec *httptest.ResponseRecorder) body {
@@ -187,8 +228,8 @@ func Run(t *testing.T, build Builder) {
 		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 		b := decode(t, rec)
 		assert.Equal(t, body{Decision: true, AppID: AppID, Plan: "Basic", Usage: core.Usage{"hits": 1},
-			Source: "backend", Service: ServiceID, Outer: "outer-value"}, b)
-		assert.Equal(t, 1, ev.called)
+			Source: "backend", Service: ServiceID, Outer: "outer-value", Reports: 2, Remaining: 99}, b)
+		assert.Equal(t, int32(1), ev.called.Load())
 		assert.Equal(t, int64(1), ev.sim.Counter(ServiceID, AppID, "hits", core.PeriodMinute))
 		assert.Equal(t, "100", rec.Header().Get("RateLimit-Limit"))
 		assert.Equal(t, "99", rec.Header().Get("RateLimit-Remaining"))
@@ -249,7 +290,7 @@ func Run(t *testing.T, build Builder) {
 				assert.Equal(t, tc.status, rec.Code)
 				assert.Equal(t, tc.body, rec.Body.String())
 				assert.Equal(t, "text/plain; charset=utf-8", rec.Header().Get("Content-Type"))
-				assert.Zero(t, ev.called, "handler must not run")
+				assert.Zero(t, ev.called.Load(), "handler must not run")
 				for k, v := range tc.header {
 					assert.Equal(t, v, rec.Header().Get(k), k)
 				}
@@ -306,7 +347,7 @@ func Run(t *testing.T, build Builder) {
 		assert.Equal(t, "0", rec.Header().Get("RateLimit-Remaining"))
 		rec = ev.do(context.Background(), http.MethodGet, "/hello?"+creds(LimitedID, LimitedKey))
 		assert.Equal(t, http.StatusConflict, rec.Code)
-		assert.Equal(t, 1, ev.called)
+		assert.Equal(t, int32(1), ev.called.Load())
 		assert.Equal(t, int64(1), ev.sim.Counter(ServiceID, LimitedID, "hits", core.PeriodMinute))
 	})
 
@@ -378,7 +419,42 @@ func Run(t *testing.T, build Builder) {
 		assert.Equal(t, string(core.ReasonApplicationNotActive), re.Reason)
 		require.NotNil(t, re.Decision)
 		assert.Equal(t, "Basic", re.Decision.Plan)
-		assert.Zero(t, ev.called)
+		assert.Zero(t, ev.called.Load())
+	})
+
+	t.Run("concurrent requests", func(t *testing.T) {
+		// One engine, its per-route view and the adapter under many
+		// goroutines (run with -race): each request gets its own answer.
+		ev := setup(t, build, nil, nil, []threescale.Option{threescale.WithUsage(core.Usage{"product_reads": 1})})
+		cases := []struct {
+			target string
+			status int
+			usage  core.Usage
+		}{
+			{"/hello?" + creds(AppID, AppKey), 200, core.Usage{"hits": 1}},
+			{"/products/1?" + creds(AppID, AppKey), 200, core.Usage{"product_reads": 1}},
+			{"/hello?" + creds(SuspendedID, SuspendedKey), 403, nil},
+			{"/hello?" + creds(ExhaustedID, ExhaustedKey), 409, nil},
+			{"/hello", 401, nil},
+			{"/healthz", 200, nil},
+		}
+		const each = 12
+		var wg sync.WaitGroup
+		for i := range each * len(cases) {
+			tc := cases[i%len(cases)]
+			wg.Go(func() {
+				rec := ev.do(context.Background(), http.MethodGet, tc.target)
+				if assert.Equal(t, tc.status, rec.Code, tc.target) && tc.status == 200 {
+					var b body // not decode: no FailNow outside the test's goroutine
+					assert.NoError(t, json.Unmarshal(rec.Body.Bytes(), &b))
+					assert.Equal(t, tc.usage, b.Usage, tc.target)
+				}
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, int32(3*each), ev.called.Load())
+		assert.Equal(t, int64(2*each), ev.sim.Counter(ServiceID, AppID, "hits", core.PeriodMinute))
+		assert.Equal(t, int64(each), ev.sim.Counter(ServiceID, AppID, "product_reads", core.PeriodMinute))
 	})
 
 	t.Run("cancelled before the call", func(t *testing.T) {
@@ -387,7 +463,7 @@ func Run(t *testing.T, build Builder) {
 		cancel()
 		rec := ev.do(ctx, http.MethodGet, "/hello?"+creds(AppID, AppKey))
 		assert.Equal(t, threescale.StatusClientClosedRequest, rec.Code)
-		assert.Zero(t, ev.called)
+		assert.Zero(t, ev.called.Load())
 		assert.Empty(t, ev.sim.Requests())
 	})
 
@@ -403,7 +479,7 @@ func Run(t *testing.T, build Builder) {
 		cancel()
 		rec := <-done
 		assert.Equal(t, threescale.StatusClientClosedRequest, rec.Code)
-		assert.Zero(t, ev.called)
+		assert.Zero(t, ev.called.Load())
 		assert.Empty(t, rec.Header().Get("RateLimit-Remaining"))
 	})
 }

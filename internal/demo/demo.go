@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"sort"
@@ -59,6 +60,7 @@ type RunFunc func(ctx context.Context, getenv func(string) string, stdout io.Wri
 func Main(run RunFunc) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() { <-ctx.Done(); stop() }() // a second signal kills at once, without waiting for the shutdown
 	if err := run(ctx, os.Getenv, os.Stdout, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		stop()
@@ -139,8 +141,12 @@ func Start(getenv func(string) string, stdout io.Writer) (*App, error) {
 		default:
 			return nil, fmt.Errorf("demo: %s needs %s and %s (or %s)", EnvBackendURL, EnvServiceID, EnvServiceToken, EnvProviderKey)
 		}
+		shown := backend // without a password in its userinfo
+		if u, err := url.Parse(backend); err == nil {
+			shown = u.Redacted()
+		}
 		a.banner = func(addr string) string {
-			return fmt.Sprintf("Listening on http://%s, 3scale backend %s (service %q, mode %s)\n", addr, backend, id, mode)
+			return fmt.Sprintf("Listening on http://%s, 3scale backend %s (service %q, mode %s)\n", addr, shown, id, mode)
 		}
 	} else {
 		sim := threescaletest.NewServer()

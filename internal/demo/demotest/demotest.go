@@ -34,11 +34,13 @@ func Run(t *testing.T, run demo.RunFunc) {
 		sim := threescaletest.NewServer()
 		t.Cleanup(sim.Close)
 		require.NoError(t, demo.Seed(sim))
+		backend := strings.Replace(sim.URL, "http://", "http://ops:backend-password-secret@", 1)
 		ex := start(t, run, map[string]string{
-			demo.EnvBackendURL: sim.URL, demo.EnvServiceID: demo.ServiceID, demo.EnvServiceToken: demo.ServiceToken,
+			demo.EnvBackendURL: backend, demo.EnvServiceID: demo.ServiceID, demo.EnvServiceToken: demo.ServiceToken,
 		})
 		assert.NotContains(t, ex.stdout(), demo.AppKey, "no demo credentials printed for a real backend")
 		assert.NotContains(t, ex.stdout(), demo.ServiceToken)
+		assert.NotContains(t, ex.stdout(), "backend-password-secret")
 		status, b := get(t, http.MethodGet, ex.base+"/products/1?app_id="+demo.AppID+"&app_key="+demo.AppKey, nil)
 		require.Equal(t, http.StatusOK, status, b)
 		assert.JSONEq(t, `{"app_id":"demo-app","plan":"Basic","usage":{"product_reads":1}}`, b)
@@ -61,12 +63,7 @@ func Run(t *testing.T, run demo.RunFunc) {
 		require.NoError(t, os.WriteFile(path, []byte(proxyConfig), 0o600))
 		ex := start(t, run, map[string]string{demo.EnvProxyConfig: path})
 		appH := http.Header{"App-Id": {demo.AppID}, "App-Key": {demo.AppKey}}
-		for _, tc := range []struct {
-			method, target string
-			header         http.Header
-			status         int
-			body           string
-		}{
+		checkRequests(t, ex.base, "", []request{
 			{"GET", "/healthz", nil, 200, "ok"},
 			{"GET", "/catalog/9", appH, 200, `{"app_id":"demo-app","plan":"Basic","usage":{"product_reads":1}}`},
 			{"DELETE", "/anything/at/all", appH, 200,
@@ -74,14 +71,33 @@ func Run(t *testing.T, run demo.RunFunc) {
 			{"GET", "/catalog/9", nil, 403, "Authentication parameters missing"},
 			{"GET", "/catalog/9?app_id=" + demo.AppID + "&app_key=" + demo.AppKey, nil, 403, "Authentication parameters missing"},
 			{"GET", "/hello", http.Header{"App-Id": {demo.SuspendedAppID}, "App-Key": {demo.SuspendedAppKey}}, 403, "Authentication failed"},
-		} {
-			status, b := get(t, tc.method, ex.base+tc.target, tc.header)
-			assert.Equal(t, tc.status, status, "%s %s: %s", tc.method, tc.target, b)
-			if strings.HasPrefix(tc.body, "{") {
-				assert.JSONEq(t, tc.body, b, "%s %s", tc.method, tc.target)
-			} else {
-				assert.Equal(t, tc.body, b, "%s %s", tc.method, tc.target)
-			}
+		})
+	})
+
+	t.Run("porta export", func(t *testing.T) {
+		// A proxy configuration as porta exports it (GET
+		// /admin/api/services/{id}/proxy/configs/production/latest.json):
+		// porta's parameter names and error defaults, credentials in
+		// headers, rules anchored with $ and capturing {id}, and the
+		// service token and secret token, which must never be printed.
+		path := filepath.Join(t.TempDir(), "latest.json")
+		require.NoError(t, os.WriteFile(path, []byte(portaExport), 0o600))
+		ex := start(t, run, map[string]string{demo.EnvProxyConfig: path})
+		appH := http.Header{"App-Id": {demo.AppID}, "App-Key": {demo.AppKey}}
+		checkRequests(t, ex.base, "text/plain; charset=us-ascii", []request{
+			{"GET", "/healthz", nil, 200, "ok"},
+			{"GET", "/products/42", appH, 200, `{"app_id":"demo-app","plan":"Basic","usage":{"hits":1,"product_reads":1}}`},
+			{"GET", "/products/42", http.Header{"app_id": {demo.AppID}, "app_key": {demo.AppKey}}, 200,
+				`{"app_id":"demo-app","plan":"Basic","usage":{"hits":1,"product_reads":1}}`},
+			{"GET", "/products/42/reviews", appH, 200, `{"app_id":"demo-app","plan":"Basic","usage":{"hits":1}}`},
+			{"POST", "/products", appH, 200, `{"app_id":"demo-app","plan":"Basic","usage":{"product_writes":2}}`},
+			{"POST", "/products/42", appH, 404, "No Mapping Rule matched"},
+			{"GET", "/products/42?app_id=" + demo.AppID + "&app_key=" + demo.AppKey, nil, 403, "Authentication parameters missing"},
+			{"GET", "/products/42", http.Header{"User-Key": {demo.UserKey}}, 403, "Authentication parameters missing"},
+			{"GET", "/products/42", http.Header{"App-Id": {demo.SuspendedAppID}, "App-Key": {demo.SuspendedAppKey}}, 403, "Authentication failed"},
+		})
+		for _, secret := range []string{"porta-service-token-secret", "Shared_secret_sent_from_proxy"} {
+			assert.NotContains(t, ex.stdout(), secret)
 		}
 	})
 
@@ -162,40 +178,56 @@ const proxyConfig = `{"proxy_config": {"content": {"id": 2, "backend_version": "
     {"http_method": "ANY", "pattern": "/", "metric_system_name": "hits", "delta": 1, "position": 2}
   ]}}}}`
 
+// portaExport is a production proxy configuration as porta exports it,
+// with porta's defaults for the parameter names and error responses.
+const portaExport = `{"proxy_config": {"id": 7001, "version": 3, "environment": "production", "content": {
+  "id": 2555417777820, "account_id": 2445582535751, "name": "Products API", "system_name": "products",
+  "backend_version": "2", "backend_authentication_type": "service_token",
+  "backend_authentication_value": "porta-service-token-secret",
+  "proxy": {
+    "id": 97420, "tenant_id": 2445582535751, "service_id": 2555417777820,
+    "endpoint": "https://products.example.com:443", "api_backend": "https://backend.internal:443",
+    "auth_app_id": "app_id", "auth_app_key": "app_key", "auth_user_key": "user_key",
+    "credentials_location": "headers", "hostname_rewrite": "", "oauth_login_url": null,
+    "error_auth_failed": "Authentication failed", "error_status_auth_failed": 403,
+    "error_headers_auth_failed": "text/plain; charset=us-ascii",
+    "error_auth_missing": "Authentication parameters missing", "error_status_auth_missing": 403,
+    "error_headers_auth_missing": "text/plain; charset=us-ascii",
+    "error_limits_exceeded": "Usage limit exceeded", "error_status_limits_exceeded": 429,
+    "error_headers_limits_exceeded": "text/plain; charset=us-ascii",
+    "error_no_match": "No Mapping Rule matched", "error_status_no_match": 404,
+    "error_headers_no_match": "text/plain; charset=us-ascii",
+    "secret_token": "Shared_secret_sent_from_proxy_to_API_backend_0123456789abcdef",
+    "hosts": ["products.example.com"],
+    "policy_chain": [{"name": "apicast", "version": "builtin", "configuration": {}}],
+    "proxy_rules": [
+      {"id": 1, "http_method": "GET", "pattern": "/", "metric_id": 11, "metric_system_name": "hits", "delta": 1,
+       "parameters": [], "querystring_parameters": {}, "position": 1, "last": false, "redirect_url": null},
+      {"id": 2, "http_method": "GET", "pattern": "/products/{id}$", "metric_id": 12, "metric_system_name": "product_reads", "delta": 1,
+       "parameters": ["id"], "querystring_parameters": {}, "position": 2, "last": false, "redirect_url": null},
+      {"id": 3, "http_method": "POST", "pattern": "/products$", "metric_id": 13, "metric_system_name": "product_writes", "delta": 2,
+       "parameters": [], "querystring_parameters": {}, "position": 3, "last": true, "redirect_url": null}
+    ]}}}}`
+
 func checkRoutes(t *testing.T, base string) {
 	t.Helper()
 	appQ := "app_id=" + demo.AppID + "&app_key=" + demo.AppKey
 	appH := http.Header{"App-Id": {demo.AppID}, "App-Key": {demo.AppKey}}
-	for _, tc := range []struct {
-		name, method, target string
-		header               http.Header
-		status               int
-		body                 string
-	}{
-		{"healthz", "GET", "/healthz", nil, 200, "ok"},
-		{"user_key query", "GET", "/hello?user_key=" + demo.UserKey, nil, 200,
+	checkRequests(t, base, "", []request{
+		{"GET", "/healthz", nil, 200, "ok"},
+		{"GET", "/hello?user_key=" + demo.UserKey, nil, 200,
 			`{"app_id":"user_key:[redacted]","plan":"Basic","usage":{"hits":1}}`},
-		{"user_key header", "GET", "/hello", http.Header{"User-Key": {demo.UserKey}}, 200,
+		{"GET", "/hello", http.Header{"User-Key": {demo.UserKey}}, 200,
 			`{"app_id":"user_key:[redacted]","plan":"Basic","usage":{"hits":1}}`},
-		{"app_id query", "GET", "/hello?" + appQ, nil, 200, `{"app_id":"demo-app","plan":"Basic","usage":{"hits":1}}`},
-		{"app_id headers", "GET", "/products/42", appH, 200, `{"app_id":"demo-app","plan":"Basic","usage":{"product_reads":1}}`},
-		{"write", "POST", "/products?" + appQ, nil, 200, `{"app_id":"demo-app","plan":"Basic","usage":{"product_writes":2}}`},
-		{"no credentials", "GET", "/hello", nil, 401, "Authentication parameters missing"},
-		{"unknown user_key", "GET", "/hello?user_key=not-a-key", nil, 403, `user key "[redacted]" is invalid`},
-		{"unknown app", "GET", "/hello?app_id=ghost&app_key=x", nil, 403, `application with id="ghost" was not found`},
-		{"suspended", "GET", "/hello?app_id=" + demo.SuspendedAppID + "&app_key=" + demo.SuspendedAppKey, nil, 403, "application is not active"},
-		{"both kinds", "GET", "/hello?user_key=" + demo.UserKey + "&" + appQ, nil, 401, "Authentication parameters missing"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			status, b := get(t, tc.method, base+tc.target, tc.header)
-			assert.Equal(t, tc.status, status, b)
-			if strings.HasPrefix(tc.body, "{") {
-				assert.JSONEq(t, tc.body, b)
-			} else {
-				assert.Equal(t, tc.body, b)
-			}
-		})
-	}
+		{"GET", "/hello?" + appQ, nil, 200, `{"app_id":"demo-app","plan":"Basic","usage":{"hits":1}}`},
+		{"GET", "/products/42", appH, 200, `{"app_id":"demo-app","plan":"Basic","usage":{"product_reads":1}}`},
+		{"POST", "/products?" + appQ, nil, 200, `{"app_id":"demo-app","plan":"Basic","usage":{"product_writes":2}}`},
+		{"GET", "/hello", nil, 401, "Authentication parameters missing"},
+		{"GET", "/hello?user_key=not-a-key", nil, 403, `user key "[redacted]" is invalid`},
+		{"GET", "/hello?app_id=ghost&app_key=x", nil, 403, `application with id="ghost" was not found`},
+		{"GET", "/hello?app_id=" + demo.SuspendedAppID + "&app_key=" + demo.SuspendedAppKey, nil, 403, "application is not active"},
+		{"GET", "/hello?user_key=" + demo.UserKey + "&" + appQ, nil, 401, "Authentication parameters missing"},
+	})
 	t.Run("over the limit", func(t *testing.T) {
 		target := base + "/hello?app_id=" + demo.LimitedAppID + "&app_key=" + demo.LimitedAppKey
 		for i := 0; i < demo.LimitedHitsPerMinute; i++ {
@@ -210,6 +242,35 @@ func checkRoutes(t *testing.T, base string) {
 		assert.Equal(t, "0", resp.Header.Get("RateLimit-Remaining"))
 		assert.Equal(t, "3", resp.Header.Get("RateLimit-Limit"))
 	})
+}
+
+// request is one row of a table of requests to an example and the
+// expected answer: body is exact, or JSON when it starts with "{".
+type request struct {
+	method, target string
+	header         http.Header
+	status         int
+	body           string
+}
+
+// checkRequests sends each request to base; contentType, if not empty,
+// is the expected Content-Type of every rejection.
+func checkRequests(t *testing.T, base, contentType string, reqs []request) {
+	t.Helper()
+	for _, tc := range reqs {
+		resp := do(t, tc.method, base+tc.target, tc.header)
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		assert.Equal(t, tc.status, resp.StatusCode, "%s %s: %s", tc.method, tc.target, b)
+		if strings.HasPrefix(tc.body, "{") {
+			assert.JSONEq(t, tc.body, string(b), "%s %s", tc.method, tc.target)
+		} else {
+			assert.Equal(t, tc.body, string(b), "%s %s", tc.method, tc.target)
+		}
+		if contentType != "" && tc.status != http.StatusOK {
+			assert.Equal(t, contentType, resp.Header.Get("Content-Type"), "%s %s", tc.method, tc.target)
+		}
+	}
 }
 
 // example is a running example.

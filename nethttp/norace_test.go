@@ -1,0 +1,5 @@
+//go:build !race
+
+package threescale_test
+
+const raceEnabled = false

@@ -5,7 +5,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/threescale-go/threescale/metrics"
 	threescale "github.com/threescale-go/threescale/nethttp"
 )
 
@@ -14,9 +13,10 @@ import (
 // WithExempt, WithResponse...); engine-only options make it panic at
 // set-up time, never while serving.
 //
-// The route pattern chi matched (e.g. "/products/{id}") is put in the
-// request's context for pattern-keyed mappers (metrics.RoutePattern). chi
-// knows the full pattern only once routing is done: attach the middleware
+// The route pattern chi matched (e.g. "/products/{id}") is recorded in
+// Request.Pattern, as net/http's ServeMux does, for pattern-keyed mappers
+// (metrics.RoutePattern). chi knows the full pattern only once routing is
+// done: attach the middleware
 // inline (r.With, or r.Use inside r.Group) when the mapper needs it; a
 // top-level r.Use sees no pattern and maps on the path alone.
 func Middleware(e *threescale.Engine, opts ...threescale.Option) func(http.Handler) http.Handler {
@@ -25,7 +25,7 @@ func Middleware(e *threescale.Engine, opts ...threescale.Option) func(http.Handl
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if rc := chi.RouteContext(r.Context()); rc != nil {
 				if p := rc.RoutePattern(); p != "" {
-					r = r.WithContext(metrics.WithRoutePattern(r.Context(), p))
+					r.Pattern = p // as net/http's ServeMux does, in place: no copy per request
 				}
 			}
 			if r, ok := v.Check(w, r); ok {

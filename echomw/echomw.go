@@ -3,7 +3,6 @@ package echomw
 import (
 	"github.com/labstack/echo/v4"
 
-	"github.com/threescale-go/threescale/metrics"
 	threescale "github.com/threescale-go/threescale/nethttp"
 )
 
@@ -27,7 +26,7 @@ func Middleware(e *threescale.Engine, opts ...threescale.Option) echo.Middleware
 		return func(c echo.Context) error {
 			r := c.Request()
 			if p := c.Path(); p != "" {
-				r = r.WithContext(metrics.WithRoutePattern(r.Context(), p))
+				r.Pattern = p // as net/http's ServeMux does, in place: no copy per request
 			}
 			r, ok := v.Check(c.Response(), r)
 			if !ok {

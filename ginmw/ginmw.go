@@ -3,7 +3,6 @@ package ginmw
 import (
 	"github.com/gin-gonic/gin"
 
-	"github.com/threescale-go/threescale/metrics"
 	threescale "github.com/threescale-go/threescale/nethttp"
 )
 
@@ -23,7 +22,7 @@ func Middleware(e *threescale.Engine, opts ...threescale.Option) gin.HandlerFunc
 	return func(c *gin.Context) {
 		r := c.Request
 		if p := c.FullPath(); p != "" {
-			r = r.WithContext(metrics.WithRoutePattern(r.Context(), p))
+			r.Pattern = p // as net/http's ServeMux does, in place: no copy per request
 		}
 		r, ok := v.Check(c.Writer, r)
 		if !ok {

@@ -11,9 +11,10 @@
 //
 //   - [Static] and [Hits]: every request costs the same (hits=1).
 //   - [Routes]: usage per route pattern, so routes are configured once, in
-//     the router's own syntax: net/http's Request.Pattern (Go 1.22+
-//     ServeMux), or the pattern an adapter stores with [WithRoutePattern]
-//     (chi's RoutePattern(), gin's FullPath(), echo's Path()). Unlisted
+//     the router's own syntax: Request.Pattern as set by net/http's
+//     ServeMux (Go 1.22+) and by the chi, gin and echo adapters (chi's
+//     RoutePattern(), gin's FullPath(), echo's Path()), or a pattern stored
+//     with [WithRoutePattern]. Unlisted
 //     routes get a default usage, are exempt, or get ErrNoMatch.
 //   - [CompileRules]: APIcast mapping rules with APIcast's exact semantics
 //     (prefix match, "$" for exact, {name} for one segment, query-string

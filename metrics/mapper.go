@@ -94,16 +94,18 @@ const (
 )
 
 // WithRoutePattern returns ctx carrying the route pattern of the request,
-// for [RoutePattern]. Framework adapters call it with chi's
-// RouteContext(ctx).RoutePattern(), gin's c.FullPath() or echo's c.Path()
-// and put the result in the request's context.
+// for [RoutePattern]; it takes precedence over Request.Pattern. This
+// project's chi, gin and echo adapters set Request.Pattern in place instead
+// (as net/http's ServeMux does, without copying the request); use
+// WithRoutePattern in middleware of your own that cannot touch the request.
 func WithRoutePattern(ctx context.Context, pattern string) context.Context {
 	return context.WithValue(ctx, patternKey, pattern)
 }
 
 // RoutePattern returns the route pattern set with [WithRoutePattern], else
-// r.Pattern (set by net/http's ServeMux, Go 1.22+, on the request it passes
-// to the handler), else "".
+// r.Pattern (set by net/http's ServeMux, Go 1.22+, and by the chimw, ginmw
+// and echomw adapters with chi's RoutePattern(), gin's FullPath() or echo's
+// Path()), else "".
 func RoutePattern(r *http.Request) string {
 	if p, ok := r.Context().Value(patternKey).(string); ok && p != "" {
 		return p

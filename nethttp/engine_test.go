@@ -287,6 +287,17 @@ func TestAuthorizeOnlyAndOAuth(t *testing.T) {
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	assert.Equal(t, threescale.RedactedUserKey, got.Identity())
 	assert.Equal(t, "UK", got.Plan)
+
+	// With list_app_keys, 3scale names the application a user_key belongs to.
+	ext := core.DefaultExtensions()
+	ext.ListAppKeys = true
+	e, err = threescale.New(threescale.WithBackendURL(sim.URL), threescale.WithServiceToken("43", threescaletest.DemoServiceToken),
+		threescale.WithClientOptions(core.WithExtensions(ext), core.WithHTTPClient(hc)), quiet)
+	require.NoError(t, err)
+	rec, got = serve(t, e, "/?user_key=uk1")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.Equal(t, "app_uk1", got.AppID)
+	assert.Equal(t, "app_uk1", got.Identity())
 }
 
 func TestWithProxyConfig(t *testing.T) {

@@ -129,7 +129,8 @@ func Start(getenv func(string) string, stdout io.Writer) (*App, error) {
 		if id == "" && pc != nil {
 			id = pc.ServiceID
 		}
-		opts = append(opts, threescale.WithBackendURL(backend), threescale.WithStrategy(strategy))
+		opts = append(opts, threescale.WithBackendURL(backend), threescale.WithStrategy(strategy),
+			threescale.WithClientOptions(core.WithExtensions(Extensions())))
 		switch token, pk := getenv(EnvServiceToken), getenv(EnvProviderKey); {
 		case token != "":
 			if id == "" {
@@ -237,6 +238,15 @@ func Healthz(w http.ResponseWriter, _ *http.Request) {
 // HealthzHandler is Healthz as an http.Handler.
 var HealthzHandler http.Handler = http.HandlerFunc(Healthz)
 
+// Extensions are the client's default extensions plus list_app_keys: with
+// it 3scale names the application a user_key belongs to, so user_key
+// callers show their application id instead of a redacted marker.
+func Extensions() core.Extensions {
+	ext := core.DefaultExtensions()
+	ext.ListAppKeys = true
+	return ext
+}
+
 // Reply is the JSON body of allowed requests.
 type Reply struct {
 	AppID string     `json:"app_id"`
@@ -246,7 +256,8 @@ type Reply struct {
 
 // Hello answers allowed requests with the decision from the request
 // context: {"app_id": ..., "plan": ..., "usage": {...}}. user_key callers
-// show as threescale.RedactedUserKey: the key itself is never echoed.
+// show their application id (see Extensions), or threescale.RedactedUserKey
+// if 3scale did not name it: the key itself is never echoed.
 var Hello http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	d, ok := threescale.FromContext(r.Context())
 	if !ok {

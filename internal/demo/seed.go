@@ -75,7 +75,7 @@ func Seed(sim *threescaletest.Server) error {
 func simDecider(backendURL string, strategy threescale.Strategy) (threescale.Decider, error) {
 	var ds [2]threescale.Decider
 	for i, id := range []string{UserKeyServiceID, ServiceID} {
-		c, err := core.NewClient(core.WithBackendURL(backendURL), core.WithServiceToken(id, ServiceToken))
+		c, err := core.NewClient(core.WithBackendURL(backendURL), core.WithServiceToken(id, ServiceToken), core.WithExtensions(Extensions()))
 		if err != nil {
 			return nil, err
 		}

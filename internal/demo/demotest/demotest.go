@@ -216,9 +216,9 @@ func checkRoutes(t *testing.T, base string) {
 	checkRequests(t, base, "", []request{
 		{"GET", "/healthz", nil, 200, "ok"},
 		{"GET", "/hello?user_key=" + demo.UserKey, nil, 200,
-			`{"app_id":"user_key:[redacted]","plan":"Basic","usage":{"hits":1}}`},
+			`{"app_id":"demo-uk-app","plan":"Basic","usage":{"hits":1}}`},
 		{"GET", "/hello", http.Header{"User-Key": {demo.UserKey}}, 200,
-			`{"app_id":"user_key:[redacted]","plan":"Basic","usage":{"hits":1}}`},
+			`{"app_id":"demo-uk-app","plan":"Basic","usage":{"hits":1}}`},
 		{"GET", "/hello?" + appQ, nil, 200, `{"app_id":"demo-app","plan":"Basic","usage":{"hits":1}}`},
 		{"GET", "/products/42", appH, 200, `{"app_id":"demo-app","plan":"Basic","usage":{"product_reads":1}}`},
 		{"POST", "/products?" + appQ, nil, 200, `{"app_id":"demo-app","plan":"Basic","usage":{"product_writes":2}}`},

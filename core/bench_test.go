@@ -114,3 +114,37 @@ func BenchmarkAuthRep(b *testing.B) {
 		}
 	}
 }
+
+// TestAllocations guards the allocation goals (at most 8 for
+// parsing, at most 20 for a whole AuthRep including the fake transport's
+// 3). It is skipped under the race detector, which allocates; .ci/run runs
+// it without.
+func TestAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	body, h := []byte(benchBody), benchHeader()
+	parse := testing.AllocsPerRun(100, func() {
+		if _, err := ParseAuthResponse(200, h, body); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if parse > 8 {
+		t.Errorf("ParseAuthResponse: %v allocations, want <= 8", parse)
+	}
+
+	c, err := NewClient(WithBackendURL("http://127.0.0.1:3000"), WithServiceToken("42", "st_test"),
+		WithHTTPClient(&http.Client{Transport: &cannedTransport{status: 200, header: benchHeader(), body: benchBody}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := AuthRequest{Credentials: AppID("app1", "key1"), Usage: Usage{"hits": 1}}
+	authrep := testing.AllocsPerRun(100, func() {
+		if _, err := c.AuthRep(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if authrep > 20 {
+		t.Errorf("AuthRep: %v allocations, want <= 20", authrep)
+	}
+}

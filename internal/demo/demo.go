@@ -151,7 +151,13 @@ func Start(getenv func(string) string, stdout io.Writer) (*App, error) {
 		}
 	} else {
 		sim := threescaletest.NewServer()
-		if err := Seed(sim); err != nil {
+		var ruleMetrics []string
+		if pc != nil {
+			for _, r := range pc.Rules {
+				ruleMetrics = append(ruleMetrics, r.Metric)
+			}
+		}
+		if err := Seed(sim, ruleMetrics...); err != nil {
 			sim.Close()
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/threescale-go/threescale/core"
 	"github.com/threescale-go/threescale/core/threescaletest"
@@ -37,9 +38,17 @@ const (
 // accepts one kind of credentials, so the demo has two with the same
 // metrics (hits, and its children product_reads and product_writes) and
 // the same token: "demo" for app_id + app_key and "demo-uk" for user_key.
-func Seed(sim *threescaletest.Server) error {
+// extraMetrics (e.g. the metrics a proxy configuration's mapping rules
+// name) are added as further children of hits, so any configuration runs
+// against the simulator.
+func Seed(sim *threescaletest.Server, extraMetrics ...string) error {
 	metrics := []threescaletest.Metric{
 		{Name: "hits"}, {Name: "product_reads", Parent: "hits"}, {Name: "product_writes", Parent: "hits"},
+	}
+	for _, name := range extraMetrics {
+		if !slices.ContainsFunc(metrics, func(m threescaletest.Metric) bool { return m.Name == name }) {
+			metrics = append(metrics, threescaletest.Metric{Name: name, Parent: "hits"})
+		}
 	}
 	basic := threescaletest.Plan{Name: "Basic", Limits: []threescaletest.Limit{
 		{Metric: "hits", Period: core.PeriodMinute, Max: 60},

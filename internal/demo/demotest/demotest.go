@@ -90,6 +90,7 @@ func Run(t *testing.T, run demo.RunFunc) {
 			{"GET", "/products/42", http.Header{"app_id": {demo.AppID}, "app_key": {demo.AppKey}}, 200,
 				`{"app_id":"demo-app","plan":"Basic","usage":{"hits":1,"product_reads":1}}`},
 			{"GET", "/products/42/reviews", appH, 200, `{"app_id":"demo-app","plan":"Basic","usage":{"hits":1}}`},
+			{"GET", "/catalogue", appH, 200, `{"app_id":"demo-app","plan":"Basic","usage":{"catalogue_reads":1,"hits":1}}`},
 			{"POST", "/products", appH, 200, `{"app_id":"demo-app","plan":"Basic","usage":{"product_writes":2}}`},
 			{"POST", "/products/42", appH, 404, "No Mapping Rule matched"},
 			{"GET", "/products/42?app_id=" + demo.AppID + "&app_key=" + demo.AppKey, nil, 403, "Authentication parameters missing"},
@@ -206,7 +207,9 @@ const portaExport = `{"proxy_config": {"id": 7001, "version": 3, "environment": 
       {"id": 2, "http_method": "GET", "pattern": "/products/{id}$", "metric_id": 12, "metric_system_name": "product_reads", "delta": 1,
        "parameters": ["id"], "querystring_parameters": {}, "position": 2, "last": false, "redirect_url": null},
       {"id": 3, "http_method": "POST", "pattern": "/products$", "metric_id": 13, "metric_system_name": "product_writes", "delta": 2,
-       "parameters": [], "querystring_parameters": {}, "position": 3, "last": true, "redirect_url": null}
+       "parameters": [], "querystring_parameters": {}, "position": 3, "last": true, "redirect_url": null},
+      {"id": 4, "http_method": "GET", "pattern": "/catalogue", "metric_id": 14, "metric_system_name": "catalogue_reads", "delta": 1,
+       "parameters": [], "querystring_parameters": {}, "position": 4, "last": false, "redirect_url": null}
     ]}}}}`
 
 func checkRoutes(t *testing.T, base string) {

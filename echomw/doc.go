@@ -6,7 +6,10 @@
 // decision, so handlers read it from the request's own context:
 //
 //	e, err := threescale.New(threescale.WithServiceToken(id, token))
-//	defer e.Close(ctx)
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer e.Close(context.Background())
 //	srv := echo.New()
 //	srv.GET("/hello", hello, echomw.Middleware(e))
 //	srv.GET("/products/:id", getProduct, echomw.Middleware(e, threescale.WithUsage(core.Usage{"product_reads": 1})))

@@ -6,7 +6,10 @@
 // decision, so handlers read it from the request's own context:
 //
 //	e, err := threescale.New(threescale.WithServiceToken(id, token))
-//	defer e.Close(ctx)
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer e.Close(context.Background())
 //	r := gin.New()
 //	r.GET("/hello", ginmw.Middleware(e), hello)
 //	r.GET("/products/:id", ginmw.Middleware(e, threescale.WithUsage(core.Usage{"product_reads": 1})), getProduct)

@@ -28,8 +28,12 @@
 //
 // # Handlers
 //
-// Middleware stores the Match with [NewContext]; the protected handler
-// reads the matched rules and captured parameters with [FromContext].
+// Behind the middleware (package threescale, directory nethttp), the
+// protected handler reads the matched rules and captured parameters from
+// the decision: threescale.FromContext(r.Context()) gives a Decision with
+// Rules and Params. [NewContext] and [FromContext] carry a Match through a
+// context for middleware of your own; the threescale middleware does not
+// use them.
 //
 // # Performance
 //

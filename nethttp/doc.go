@@ -81,6 +81,8 @@
 // # Security
 //
 // Service tokens, provider keys, app keys and user keys never appear in
-// logs, response bodies or error strings. user_key callers are named by
-// [Decision.Identity] as [RedactedUserKey].
+// logs, response bodies or error strings. [Decision.Identity] names
+// user_key callers by application id when 3scale gives it (the
+// list_app_keys extension, core.Extensions{ListAppKeys: true} through
+// [WithClientOptions]), else as [RedactedUserKey].
 package threescale

@@ -169,6 +169,10 @@ func Start(getenv func(string) string, stdout io.Writer) (*App, error) {
 		a.sim = sim
 		opts = append(opts, threescale.WithDecider(d))
 		a.banner = func(addr string) string { return Banner(addr, sim.URL, mode) }
+		if pc != nil {
+			path := getenv(EnvProxyConfig)
+			a.banner = func(addr string) string { return ProxyConfigBanner(addr, sim.URL, mode, path, pc) }
+		}
 	}
 	e, err := threescale.New(opts...)
 	if err != nil {

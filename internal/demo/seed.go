@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/threescale-go/threescale/core"
 	"github.com/threescale-go/threescale/core/threescaletest"
+	"github.com/threescale-go/threescale/credentials"
+	"github.com/threescale-go/threescale/metrics"
 	threescale "github.com/threescale-go/threescale/nethttp"
 )
 
@@ -139,4 +143,75 @@ Try:
 
 `, base, simURL, mode, UserKey, AppID, AppKey, SuspendedAppID, SuspendedAppKey, LimitedAppID, LimitedAppKey,
 		LimitedHitsPerMinute, LimitedHitsPerMinute+1)
+}
+
+// ProxyConfigBanner is Banner for a run with THREESCALE_PROXY_CONFIG
+// against the simulator: routes, credential names and their location come
+// from the file, so the commands are built from its rules.
+func ProxyConfigBanner(addr, simURL, mode, path string, pc *metrics.ProxyConfig) string {
+	base := "http://" + addr
+	var b strings.Builder
+	fmt.Fprintf(&b, "Listening on %s (3scale simulator at %s, mode %s)\n\n", base, simURL, mode)
+	fmt.Fprintf(&b, "Mapping rules (by position) and credentials (%s) come from %s:\n", pc.CredentialsLocation, path)
+	rules := slices.Clone(pc.Rules)
+	slices.SortStableFunc(rules, func(a, b metrics.Rule) int { return a.Position - b.Position })
+	for _, r := range rules {
+		fmt.Fprintf(&b, "  %-7s %-30s %s +%d\n", r.Method, r.Pattern, r.Metric, r.Delta)
+	}
+	creds, denied := [][2]string{{pc.AuthUserKey, UserKey}}, [][2]string{{pc.AuthUserKey, "not-a-key"}}
+	if pc.BackendVersion != "1" {
+		creds = [][2]string{{pc.AuthAppID, AppID}, {pc.AuthAppKey, AppKey}}
+		denied = [][2]string{{pc.AuthAppID, SuspendedAppID}, {pc.AuthAppKey, SuspendedAppKey}}
+	}
+	target := "/"
+	for _, r := range rules {
+		if r.Method == "GET" || r.Method == "ANY" || r.Method == "" {
+			target = examplePath(r.Pattern)
+			break
+		}
+	}
+	fmt.Fprintf(&b, "\nTry (demo credentials of a local simulator; never print real keys):\n")
+	fmt.Fprintf(&b, "  # allowed\n  %s\n", curl(base, target, pc.CredentialsLocation, creds))
+	fmt.Fprintf(&b, "  # refused\n  %s\n", curl(base, target, pc.CredentialsLocation, denied))
+	fmt.Fprintf(&b, "  # unprotected\n  curl -i %s/healthz\n\n", base)
+	return b.String()
+}
+
+// examplePath turns a mapping-rule pattern into a path it matches:
+// placeholders become "1", the "$" anchor and the query part go.
+func examplePath(pattern string) string {
+	p, _, _ := strings.Cut(pattern, "?")
+	p = strings.TrimSuffix(p, "$")
+	for {
+		i := strings.IndexByte(p, '{')
+		j := strings.IndexByte(p[max(i, 0):], '}')
+		if i < 0 || j < 0 {
+			return p
+		}
+		p = p[:i] + "1" + p[i+j+1:]
+	}
+}
+
+// curl renders a curl command sending creds where loc says.
+func curl(base, path string, loc credentials.Location, creds [][2]string) string {
+	switch loc {
+	case credentials.InHeaders:
+		var h strings.Builder
+		for _, c := range creds {
+			fmt.Fprintf(&h, "-H '%s: %s' ", c[0], c[1])
+		}
+		return fmt.Sprintf("curl -i %s'%s%s'", h.String(), base, path)
+	case credentials.InAuthorization:
+		user, pass := creds[0][1], ""
+		if len(creds) > 1 {
+			pass = creds[1][1]
+		}
+		return fmt.Sprintf("curl -i -u '%s:%s' '%s%s'", user, pass, base, path)
+	default:
+		q := url.Values{}
+		for _, c := range creds {
+			q.Set(c[0], c[1])
+		}
+		return fmt.Sprintf("curl -i '%s%s?%s'", base, path, q.Encode())
+	}
 }

@@ -100,6 +100,15 @@ func Run(t *testing.T, run demo.RunFunc) {
 		for _, secret := range []string{"porta-service-token-secret", "Shared_secret_sent_from_proxy"} {
 			assert.NotContains(t, ex.stdout(), secret)
 		}
+		// The printed commands come from the file's rules and credential
+		// names, and they work.
+		out := ex.stdout()
+		assert.Contains(t, out, "/products/{id}$")
+		assert.Contains(t, out, "curl -i -H 'app_id: "+demo.AppID+"' -H 'app_key: "+demo.AppKey+"' '"+ex.base+"/'")
+		assert.NotContains(t, out, "/hello", "the default routes do not exist with a proxy configuration")
+		checkRequests(t, ex.base, "", []request{
+			{"GET", "/", http.Header{"app_id": {demo.AppID}, "app_key": {demo.AppKey}}, 200, `{"app_id":"demo-app","plan":"Basic","usage":{"hits":1}}`},
+		})
 	})
 
 	t.Run("proxy configuration without match", func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -76,6 +77,22 @@ func (s Service) String() string {
 // GoString is String, so %#v does not leak secrets.
 func (s Service) GoString() string { return "core.Service{" + s.String() + "}" }
 
+// LogValue implements [slog.LogValuer] without secrets: the id and which
+// kind of service credential is set.
+func (s Service) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", s.ID), slog.String("auth", s.authKind()))
+}
+
+func (s Service) authKind() string {
+	switch {
+	case s.ProviderKey != "":
+		return "provider_key"
+	case s.Token != "":
+		return "service_token"
+	}
+	return "none"
+}
+
 // Extensions are the backend's optional behaviours, sent in the
 // 3scale-options request header. See DefaultExtensions.
 type Extensions struct {
@@ -136,6 +153,24 @@ type Client struct {
 	maxBody                int64
 	userAgent              []string
 	now                    func() time.Time
+}
+
+// String describes the client without secrets (backend URL, default
+// service id, timeout). fmt would otherwise print the unexported fields,
+// service token and provider key included.
+func (c Client) String() string {
+	return fmt.Sprintf("threescale client backend=%s://%s%s %s timeout=%s", c.scheme, c.host, c.basePath, c.service, c.timeout)
+}
+
+// GoString is String, so %#v does not leak secrets.
+func (c Client) GoString() string { return "core.Client{" + c.String() + "}" }
+
+// LogValue implements [slog.LogValuer] without secrets.
+func (c Client) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("backend", c.scheme+"://"+c.host+c.basePath),
+		slog.Any("service", c.service),
+		slog.Duration("timeout", c.timeout))
 }
 
 // Option configures a Client.
@@ -286,11 +321,21 @@ func NewClient(opts ...Option) (*Client, error) {
 
 // newDefaultHTTPClient builds a client of our own: http.DefaultClient and
 // http.DefaultTransport are never modified.
+//
+// The transport sets no ResponseHeaderTimeout: the whole call is bounded by
+// the context (WithTimeout, the caller's deadline), and a fixed header
+// timeout would silently cap a longer WithTimeout and bound WithTimeout(0).
 func newDefaultHTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
+	var t *http.Transport
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		t = dt.Clone()
+	} else {
+		// Instrumentation libraries may replace http.DefaultTransport
+		// with a wrapper; start from Go's defaults instead of panicking.
+		t = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true, ExpectContinueTimeout: time.Second}
+	}
 	t.DialContext = (&net.Dialer{Timeout: DefaultDialTimeout, KeepAlive: 30 * time.Second}).DialContext
 	t.TLSHandshakeTimeout = 5 * time.Second
-	t.ResponseHeaderTimeout = DefaultTimeout
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 64
 	t.IdleConnTimeout = 90 * time.Second
@@ -318,6 +363,27 @@ type AuthRequest struct {
 	Service *Service
 	// Extensions overrides the client's extensions for this call.
 	Extensions *Extensions
+}
+
+// LogValue implements [slog.LogValuer] so that logging a request (e.g. with
+// slog.NewJSONHandler, which would otherwise JSON-encode Service.Token)
+// never prints a secret.
+func (r AuthRequest) LogValue() slog.Value {
+	attrs := make([]slog.Attr, 0, 6)
+	attrs = append(attrs, slog.Any("credentials", r.Credentials), slog.Any("usage", r.Usage))
+	if r.Referrer != "" {
+		attrs = append(attrs, slog.String("referrer", r.Referrer))
+	}
+	if r.LogCode != 0 {
+		attrs = append(attrs, slog.Int("log_code", r.LogCode))
+	}
+	if r.Service != nil {
+		attrs = append(attrs, slog.Any("service", *r.Service))
+	}
+	if r.Extensions != nil {
+		attrs = append(attrs, slog.String("extensions", r.Extensions.header()))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 type endpoint struct {
@@ -358,6 +424,20 @@ func (c *Client) OAuthAuthRep(ctx context.Context, req AuthRequest) (*AuthResult
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
+// maxPooledBuf is the largest buffer returned to bufPool: a call with a huge
+// usage map must not pin a huge buffer in the pool for ever.
+const maxPooledBuf = 16 << 10
+
+// putBuf returns a query buffer to bufPool unless it grew too large. The
+// caller must not use b afterwards (the query was copied into a string).
+func putBuf(bp *[]byte, b []byte) {
+	if cap(b) > maxPooledBuf {
+		return
+	}
+	*bp = b[:0]
+	bufPool.Put(bp)
+}
+
 func (c *Client) auth(ctx context.Context, ep endpoint, req *AuthRequest) (*AuthResult, error) {
 	if c == nil || c.hc == nil {
 		return nil, &Error{Op: ep.op, Kind: ErrInvalidInput, Message: "client not created with NewClient"}
@@ -392,9 +472,8 @@ func (c *Client) auth(ctx context.Context, ep endpoint, req *AuthRequest) (*Auth
 	if ep.report && req.LogCode != 0 {
 		q = appendParam(q, "log[code]", strconv.Itoa(req.LogCode))
 	}
-	rawQuery := string(q)
-	*bp = q
-	bufPool.Put(bp)
+	rawQuery := string(q) // copies: q is reused by another call once pooled
+	putBuf(bp, q)
 
 	hreq, cancel, err := c.newRequest(ctx, http.MethodGet, ep.path, rawQuery, extHeader, nil)
 	if err != nil {

@@ -23,6 +23,23 @@ const (
 // <reason> text (or some attributes), so documents that are not well-formed
 // XML are still read. Bodies that are not a 3scale document at all (HTML
 // from a proxy, empty, truncated) give an ErrBackendUnavailable.
+//
+// What is tolerated and what is an error (decided per document):
+//
+//   - Tolerated: a UTF-8 byte-order mark, XML declarations, comments and
+//     white space (including CRLF and pretty-printing by a re-formatting
+//     proxy) between elements and around numbers; attributes on <status>;
+//     single- or double-quoted attributes, with white space around '=';
+//     elements in any order; unknown elements (skipped); an unknown period
+//     name (PeriodUnknown); unparseable period_start/period_end (zero
+//     time); negative counters (kept as sent); a max_value or
+//     current_value beyond int64 (saturated to the int64 bounds: a huge
+//     limit is "practically unlimited", not a broken backend).
+//   - Errors (ErrBackendUnavailable): no <status> or <error> root, a
+//     truncated document, a missing or non-boolean <authorized>, an
+//     <authorized> that disagrees with the HTTP status, a usage_report
+//     without a numeric max_value or current_value. These mean the answer
+//     cannot be trusted to decide an authorization.
 func ParseAuthResponse(status int, header http.Header, body []byte) (*AuthResult, error) {
 	res, err := parseAuthResponse(status, header, body, false)
 	if err != nil {
@@ -132,7 +149,7 @@ func parseErrorResponse(status int, body []byte, noBody bool) *Error {
 // parseErrorDoc reads `<error code="C">message</error>`; nil if s is not one.
 func parseErrorDoc(status int, s string) *Error {
 	s = skipProlog(s)
-	if !strings.HasPrefix(s, "<error") {
+	if !startsWithTag(s, "error") {
 		return nil
 	}
 	end := strings.IndexByte(s, '>')
@@ -154,6 +171,7 @@ func parseErrorDoc(status int, s string) *Error {
 }
 
 func skipProlog(s string) string {
+	s = strings.TrimPrefix(strings.TrimLeft(s, " \t\r\n"), "\uFEFF") // UTF-8 byte-order mark
 	for {
 		s = strings.TrimLeft(s, " \t\r\n")
 		if !strings.HasPrefix(s, "<?") && !strings.HasPrefix(s, "<!") {
@@ -171,13 +189,17 @@ func skipProlog(s string) string {
 // it returns "" on success or a description of what is wrong.
 func parseStatusDoc(s string, res *AuthResult) string {
 	s = skipProlog(s)
-	if !strings.HasPrefix(s, "<status>") {
+	if !startsWithTag(s, "status") {
 		return "no <status> element"
 	}
 	if !strings.HasSuffix(s, "</status>") {
 		return "truncated document"
 	}
-	s = s[len("<status>") : len(s)-len("</status>")]
+	gt := strings.IndexByte(s, '>') // <status> may carry attributes (xmlns, ...)
+	if gt < 0 || gt > len(s)-len("</status>") || s[gt-1] == '/' {
+		return "no <status> element"
+	}
+	s = s[gt+1 : len(s)-len("</status>")]
 	seenAuth := false
 	for len(s) > 0 {
 		lt := strings.IndexByte(s, '<')
@@ -204,7 +226,7 @@ func parseStatusDoc(s string, res *AuthResult) string {
 		}
 		switch name {
 		case "authorized":
-			switch text {
+			switch strings.TrimSpace(text) {
 			case "true":
 				res.Authorized = true
 			case "false":
@@ -325,6 +347,17 @@ func indexTag(s, name string) int {
 	}
 }
 
+// startsWithTag reports whether s starts with "<name" followed by '>', '/'
+// or white space.
+func startsWithTag(s, name string) bool {
+	k := 1 + len(name)
+	if len(s) <= k || s[0] != '<' || s[1:k] != name {
+		return false
+	}
+	c := s[k]
+	return c == '>' || c == '/' || isSpace(c)
+}
+
 func indexClose(s, name string) int {
 	off := 0
 	for {
@@ -354,9 +387,8 @@ func reasonText(s string) (text, rest string) {
 			break
 		}
 		j += off
-		after := s[j+len("</reason>"):]
-		if after == "" || strings.HasPrefix(after, "<plan") || strings.HasPrefix(after, "<application>") ||
-			strings.HasPrefix(after, "<usage_reports>") {
+		after := strings.TrimLeft(s[j+len("</reason>"):], " \t\r\n") // pretty-printed documents
+		if after == "" || followsReason(after) {
 			end = j
 		}
 		off = j + 1
@@ -365,6 +397,17 @@ func reasonText(s string) (text, rest string) {
 		return s, ""
 	}
 	return s[:end], s[end+len("</reason>"):]
+}
+
+// followsReason reports whether s starts with an element that can follow
+// </reason> in a status document (any of them, in any order).
+func followsReason(s string) bool {
+	for _, name := range [...]string{"plan", "application", "usage_reports", "app_keys", "hierarchy", "authorized"} {
+		if startsWithTag(s, name) {
+			return true
+		}
+	}
+	return false
 }
 
 func parseApplication(s string) *OAuthApplication {
@@ -452,9 +495,17 @@ func parseUsageReports(s string) ([]UsageReport, string) {
 	}
 }
 
+// parseInt parses a counter; values beyond int64 saturate (ParseInt
+// returns the bound with ErrRange) instead of failing the document.
 func parseInt(s string) (int64, bool) {
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	return n, err == nil
+	if err != nil {
+		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+			return n, true
+		}
+		return 0, false
+	}
+	return n, true
 }
 
 // parseReportTime parses "2006-01-02 15:04:05 +0000" without allocating;
@@ -562,14 +613,24 @@ func attr(tag, name string) (string, bool) {
 		}
 		i += off
 		j := i + len(name)
-		if (i == 0 || isSpace(tag[i-1])) && j < len(tag) && tag[j] == '=' && j+1 < len(tag) {
-			q := tag[j+1]
-			if q == '"' || q == '\'' {
-				k := strings.IndexByte(tag[j+2:], q)
-				if k < 0 {
-					return "", false
+		if i == 0 || isSpace(tag[i-1]) {
+			k := j
+			for k < len(tag) && isSpace(tag[k]) {
+				k++
+			}
+			if k < len(tag) && tag[k] == '=' {
+				k++
+				for k < len(tag) && isSpace(tag[k]) {
+					k++
 				}
-				return tag[j+2 : j+2+k], true
+				if k < len(tag) && (tag[k] == '"' || tag[k] == '\'') {
+					q := tag[k]
+					e := strings.IndexByte(tag[k+1:], q)
+					if e < 0 {
+						return "", false
+					}
+					return tag[k+1 : k+1+e], true
+				}
 			}
 		}
 		off = j

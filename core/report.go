@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -35,6 +36,33 @@ type ReportRequest struct {
 	// propagation to parent metrics. It is also sent when the client's
 	// extensions have FlatUsage.
 	FlatUsage bool
+}
+
+// LogValue implements [slog.LogValuer] without secrets (the user_key is
+// redacted by Credentials).
+func (t Transaction) LogValue() slog.Value {
+	attrs := make([]slog.Attr, 0, 4)
+	attrs = append(attrs, slog.Any("credentials", t.Credentials), slog.Any("usage", t.Usage))
+	if !t.Timestamp.IsZero() {
+		attrs = append(attrs, slog.Time("timestamp", t.Timestamp))
+	}
+	if t.LogCode != 0 {
+		attrs = append(attrs, slog.Int("log_code", t.LogCode))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// LogValue implements [slog.LogValuer] without secrets: the service
+// credentials are redacted and the transactions are counted, not listed.
+func (r ReportRequest) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.Int("transactions", len(r.Transactions))}
+	if r.Service != nil {
+		attrs = append(attrs, slog.Any("service", *r.Service))
+	}
+	if r.FlatUsage {
+		attrs = append(attrs, slog.Bool("flat_usage", true))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // Backend timestamp window for reports.
@@ -70,6 +98,10 @@ func (c *Client) Report(ctx context.Context, req ReportRequest) (*ReportResult, 
 	for start := 0; start < len(req.Transactions); {
 		body, n := c.encodeBatch(svc, req.Transactions[start:])
 		if err := c.sendBatch(ctx, body, ext, svc); err != nil {
+			if res.Batches > 0 {
+				err.Err = &partialReportError{failed: res.Batches + 1, accepted: res.Transactions,
+					notSent: len(req.Transactions) - res.Transactions, err: err.Err}
+			}
 			return res, err
 		}
 		res.Batches++
@@ -172,7 +204,25 @@ func txParams(t *Transaction, defaultUsage Usage) int {
 	return n
 }
 
-func (c *Client) sendBatch(ctx context.Context, body string, ext []string, svc Service) error {
+// partialReportError is the cause attached to a report error when earlier
+// batches were already accepted, so that the error text says so (the
+// ReportResult returned alongside has the same counts).
+type partialReportError struct {
+	failed, accepted, notSent int
+	err                       error
+}
+
+func (p *partialReportError) Error() string {
+	s := fmt.Sprintf("batch %d failed; %d transaction(s) in earlier batches were accepted, the other %d were not confirmed (later batches were not sent)", p.failed, p.accepted, p.notSent)
+	if p.err != nil {
+		s += ": " + p.err.Error()
+	}
+	return s
+}
+
+func (p *partialReportError) Unwrap() error { return p.err }
+
+func (c *Client) sendBatch(ctx context.Context, body string, ext []string, svc Service) *Error {
 	const op = "report"
 	hreq, cancel, err := c.newRequest(ctx, http.MethodPost, "/transactions.xml", "", ext, strings.NewReader(body))
 	if err != nil {

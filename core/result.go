@@ -112,12 +112,14 @@ type UsageReport struct {
 	Exceeded bool
 }
 
-// Remaining returns MaxValue-CurrentValue, floored at 0.
+// Remaining returns MaxValue-CurrentValue, floored at 0 (and without
+// overflow: a negative counter counts as 0).
 func (r UsageReport) Remaining() int64 {
-	if d := r.MaxValue - r.CurrentValue; d > 0 {
-		return d
+	cur := max(r.CurrentValue, 0)
+	if r.MaxValue <= cur {
+		return 0
 	}
-	return 0
+	return r.MaxValue - cur
 }
 
 // RateLimit is the rate-limit state from the 3scale-limit-* response headers

@@ -21,4 +21,10 @@
 //
 // Options, responses and the ErrorHandler are the engine's; there are no
 // gin-specific options.
+//
+// Attached router-wide (r.Use), the middleware also runs for paths no route
+// matches (c.FullPath() is then empty), so such a request without credentials is
+// answered 401 rather than gin's 404: attach it per route or per group when
+// unknown paths must answer 404. It is not skipped there on purpose: a
+// catch-all (NoRoute / proxy configuration) must stay protected.
 package ginmw

@@ -24,8 +24,8 @@
 // returned to echo's HTTPErrorHandler.
 //
 // Attached router-wide (e.Use), the middleware also runs for paths no route
-// matches (c.Path() is then empty), so such a request without credentials is
-// answered 401 rather than echo's 404: attach it per route or per group when
-// unknown paths must answer 404. It is not skipped there on purpose: a
-// catch-all (NoRoute / proxy configuration) must stay protected.
+// matches, so such a request without credentials is answered 401 rather
+// than echo's 404: attach it per route or per group when unknown paths must
+// answer 404. It is not skipped there on purpose: a catch-all route (as with
+// a proxy configuration) must stay protected.
 package echomw

@@ -26,5 +26,5 @@
 // matches (c.FullPath() is then empty), so such a request without credentials is
 // answered 401 rather than gin's 404: attach it per route or per group when
 // unknown paths must answer 404. It is not skipped there on purpose: a
-// catch-all (NoRoute / proxy configuration) must stay protected.
+// catch-all (r.NoRoute, as with a proxy configuration) must stay protected.
 package ginmw

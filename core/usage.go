@@ -2,7 +2,6 @@ package core
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -62,17 +61,4 @@ func (u Usage) Add(other Usage) Usage {
 		u[k] += v
 	}
 	return u
-}
-
-// sortedNames returns the metric names in lexical order so that encoded
-// requests are deterministic.
-func (u Usage) sortedNames(buf []string) []string {
-	buf = buf[:0]
-	for k := range u {
-		buf = append(buf, k)
-	}
-	if len(buf) > 1 {
-		sort.Strings(buf)
-	}
-	return buf
 }

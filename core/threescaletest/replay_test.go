@@ -31,7 +31,7 @@ type captureRequest struct {
 	body    string
 }
 
-var rowRe = regexp.MustCompile("^\\| (\\S+\\.http) \\| [^|]+ \\| (.*) \\|$")
+var rowRe = regexp.MustCompile(`^\| (\S+\.http) \| [^|]+ \| (.*) \|$`)
 
 // readCaptureRequests parses the table of the README, in order. A row
 // "same request as NN, repeated ..." reuses the request of capture NN.

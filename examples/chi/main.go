@@ -1,8 +1,7 @@
 package main
 
 import (
-	"context"
-	"io"
+	"net/http"
 
 	"github.com/go-chi/chi/v5"
 
@@ -13,11 +12,11 @@ import (
 
 func main() { demo.Main(run) }
 
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer, ready func(demo.Listening)) error {
-	app, err := demo.Start(getenv, stdout)
-	if err != nil {
-		return err
-	}
+// run starts the demo (the embedded simulator unless THREESCALE_BACKEND_URL
+// is set) and serves routes; the integration test drives it in-process.
+var run = demo.Run(routes)
+
+func routes(app *demo.App) http.Handler {
 	e := app.Engine
 
 	r := chi.NewRouter()
@@ -29,5 +28,5 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 		r.With(chimw.Middleware(e, threescale.WithUsage(demo.ProductReads))).Method("GET", "/products/{id}", demo.Hello)
 		r.With(chimw.Middleware(e, threescale.WithUsage(demo.ProductWrites))).Method("POST", "/products", demo.Hello)
 	}
-	return app.Serve(ctx, r, ready)
+	return r
 }

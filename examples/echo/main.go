@@ -1,8 +1,7 @@
 package main
 
 import (
-	"context"
-	"io"
+	"net/http"
 
 	"github.com/labstack/echo/v4"
 
@@ -13,11 +12,11 @@ import (
 
 func main() { demo.Main(run) }
 
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer, ready func(demo.Listening)) error {
-	app, err := demo.Start(getenv, stdout)
-	if err != nil {
-		return err
-	}
+// run starts the demo (the embedded simulator unless THREESCALE_BACKEND_URL
+// is set) and serves routes; the integration test drives it in-process.
+var run = demo.Run(routes)
+
+func routes(app *demo.App) http.Handler {
 	e := app.Engine
 
 	srv := echo.New()
@@ -31,5 +30,5 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 		srv.GET("/products/:id", hello, echomw.Middleware(e, threescale.WithUsage(demo.ProductReads)))
 		srv.POST("/products", hello, echomw.Middleware(e, threescale.WithUsage(demo.ProductWrites)))
 	}
-	return app.Serve(ctx, srv, ready)
+	return srv
 }

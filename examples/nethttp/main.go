@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"io"
 	"net/http"
 
 	"github.com/threescale-go/threescale/internal/demo"
@@ -11,11 +9,11 @@ import (
 
 func main() { demo.Main(run) }
 
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer, ready func(demo.Listening)) error {
-	app, err := demo.Start(getenv, stdout)
-	if err != nil {
-		return err
-	}
+// run starts the demo (the embedded simulator unless THREESCALE_BACKEND_URL
+// is set) and serves routes; the integration test drives it in-process.
+var run = demo.Run(routes)
+
+func routes(app *demo.App) http.Handler {
 	e := app.Engine
 
 	mux := http.NewServeMux()
@@ -27,5 +25,5 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 		mux.Handle("GET /products/{id}", e.MustWith(threescale.WithUsage(demo.ProductReads)).Handler(demo.Hello))
 		mux.Handle("POST /products", e.MustWith(threescale.WithUsage(demo.ProductWrites)).Handler(demo.Hello))
 	}
-	return app.Serve(ctx, mux, ready)
+	return mux
 }

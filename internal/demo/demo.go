@@ -55,6 +55,19 @@ var Modes = map[string]threescale.Strategy{
 // nil, is called once the listener is bound.
 type RunFunc func(ctx context.Context, getenv func(string) string, stdout io.Writer, ready func(Listening)) error
 
+// Run returns an example's RunFunc: start the demo (the embedded simulator,
+// or the configured backend), build the example's router with routes, and
+// serve it until ctx is done.
+func Run(routes func(app *App) http.Handler) RunFunc {
+	return func(ctx context.Context, getenv func(string) string, stdout io.Writer, ready func(Listening)) error {
+		app, err := Start(getenv, stdout)
+		if err != nil {
+			return err
+		}
+		return app.Serve(ctx, routes(app), ready)
+	}
+}
+
 // Main is every example's main: it runs run until SIGINT or SIGTERM and
 // exits 1 on error (0 after a graceful shutdown).
 func Main(run RunFunc) {

@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -15,6 +14,7 @@ import (
 	"github.com/threescale-go/threescale/core"
 	"github.com/threescale-go/threescale/core/threescaletest"
 	"github.com/threescale-go/threescale/credentials"
+	"github.com/threescale-go/threescale/internal/syncbuf"
 	"github.com/threescale-go/threescale/metrics"
 	threescale "github.com/threescale-go/threescale/nethttp"
 )
@@ -82,7 +82,7 @@ func TestHostileRequests(t *testing.T) {
 		"hybrid":       {threescale.WithServiceToken("42", threescaletest.DemoServiceToken), referer, threescale.WithCredentials(credentials.Hybrid(credentials.Locations(credentials.InQuery, credentials.InHeaders)))},
 		"proxy config": {threescale.WithServiceToken("42", threescaletest.DemoServiceToken), referer, threescale.WithProxyConfig(pc)},
 	} {
-		var logs syncBuilder
+		var logs syncbuf.Buffer
 		e, err := threescale.New(append([]threescale.Option{threescale.WithBackendURL(sim.URL), threescale.WithClientOptions(core.WithHTTPClient(hc)),
 			threescale.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))}, opts...)...)
 		require.NoError(t, err)
@@ -102,19 +102,6 @@ func TestHostileRequests(t *testing.T) {
 		assert.NotContains(t, logs.String(), "level=ERROR", name)
 	}
 }
-
-// syncBuilder is a strings.Builder safe for concurrent writes.
-type syncBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuilder) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuilder) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // FuzzCheck feeds arbitrary queries, header values and paths to the
 // engine: it never panics, and without a backend error it only ever

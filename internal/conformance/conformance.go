@@ -19,6 +19,7 @@ import (
 	"github.com/threescale-go/threescale/core"
 	"github.com/threescale-go/threescale/core/threescaletest"
 	"github.com/threescale-go/threescale/credentials"
+	"github.com/threescale-go/threescale/internal/syncbuf"
 	"github.com/threescale-go/threescale/metrics"
 	threescale "github.com/threescale-go/threescale/nethttp"
 )
@@ -311,10 +312,10 @@ func Run(t *testing.T, build Builder) {
 
 	t.Run("wrong service token is a server error", func(t *testing.T) {
 		sim := newSim(t)
-		var logs strings.Builder
+		var logs syncbuf.Buffer
 		ev := setup(t, build, sim, []threescale.Option{
 			threescale.WithServiceToken(ServiceID, "bad-token-secret"),
-			threescale.WithLogger(slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))),
+			threescale.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
 		}, nil)
 		rec := ev.do(context.Background(), http.MethodGet, "/hello?"+creds(AppID, AppKey))
 		assert.Equal(t, http.StatusInternalServerError, rec.Code)
@@ -482,16 +483,4 @@ func Run(t *testing.T, build Builder) {
 		assert.Zero(t, ev.called.Load())
 		assert.Empty(t, rec.Header().Get("RateLimit-Remaining"))
 	})
-}
-
-// syncWriter serialises writes to w.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/threescale-go/threescale/core"
 	"github.com/threescale-go/threescale/core/threescaletest"
 	"github.com/threescale-go/threescale/internal/demo"
+	"github.com/threescale-go/threescale/internal/syncbuf"
 )
 
 // Run checks the examples' contract against run.
@@ -288,7 +289,7 @@ func checkRequests(t *testing.T, base, contentType string, reqs []request) {
 // example is a running example.
 type example struct {
 	base string
-	out  *lockedBuffer
+	out  *syncbuf.Buffer
 }
 
 func (e *example) stdout() string { return e.out.String() }
@@ -302,7 +303,7 @@ func start(t *testing.T, run demo.RunFunc, env map[string]string) *example {
 	}
 	env[demo.EnvAddr] = "127.0.0.1:0"
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	ready := make(chan demo.Listening, 1)
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, getenv(env), out, func(l demo.Listening) { ready <- l }) }()
@@ -345,21 +346,4 @@ func get(t *testing.T, method, target string, h http.Header) (int, string) {
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return resp.StatusCode, string(b)
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
